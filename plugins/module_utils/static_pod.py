@@ -1,0 +1,1657 @@
+# Copyright (c) 2025, NNF kube_audit maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Edit one container of a kubelet static-pod manifest in place, and keep the manifests directory clean.
+
+Pure parts (no file system):
+
+* ``edit_manifest_text()`` takes the manifest text and the wanted flags, mounts and annotations and
+  returns a ``ManifestEdit``: the new text plus a summary. Every byte that is not edited stays identical
+  (ruamel.yaml round trip), and a request that changes nothing returns the input text unchanged.
+
+File-system parts:
+
+* ``list_stray_files()`` finds files in the manifests directory that the kubelet would read but that
+  are leftovers (backup/patch patterns) or second definitions of the managed pod.
+* ``apply_manifest_update()`` ties everything together for the module: validate, plan, and unless in
+  check mode move strays aside, back up and atomically replace the manifest.
+
+Comment placement (hand-edited manifests): an end-of-line comment always stays on its line. Full-line
+comments that follow an element are split by indentation: lines indented deeper than the enclosing
+list's dashes (or the enclosing mapping's keys) belong to that element; the others belong to what
+comes next (typically the next key, e.g. a comment block right before ``image:``). So new list items
+and keys are inserted *above* the comments that belong to what comes next, which therefore stay
+right before ``image:``, and when an element is removed, the comments below it that belong to what
+comes next are kept (re-attached to the line above) while its own comments go with it.
+"""
+
+import datetime
+import difflib
+import errno
+import fnmatch
+import hashlib
+import io
+import os
+import posixpath
+import re
+import stat
+import tempfile
+import traceback
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
+
+try:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.error import CommentMark, YAMLError
+    from ruamel.yaml.representer import RoundTripRepresenter
+    from ruamel.yaml.scalarstring import ScalarString
+    from ruamel.yaml.tokens import CommentToken
+except ImportError:
+    HAS_RUAMEL_YAML = False
+    RUAMEL_YAML_IMPORT_ERROR: Optional[str] = traceback.format_exc()
+    # Placeholders keep isinstance() checks valid; nothing below runs without ruamel.yaml.
+    CommentedMap = CommentedSeq = ScalarString = dict  # type: ignore[misc,assignment]
+    YAMLError = ValueError  # type: ignore[misc,assignment]
+else:
+    HAS_RUAMEL_YAML = True
+    RUAMEL_YAML_IMPORT_ERROR = None
+
+# SELinux contexts are copied with the ctypes shim shipped with ansible-core (it needs only
+# libselinux.so.1) or, outside Ansible, with the python3-libselinux bindings; neither is required.
+try:
+    from ansible.module_utils.compat import selinux as SELINUX_BINDINGS
+except ImportError:
+    try:
+        import selinux as SELINUX_BINDINGS  # type: ignore[import-not-found,no-redef]
+    except ImportError:
+        SELINUX_BINDINGS = None
+
+DEFAULT_MANIFEST_PATH = "/etc/kubernetes/manifests/kube-apiserver.yaml"
+DEFAULT_CONTAINER = "kube-apiserver"
+DEFAULT_BACKUP_DIR = "/etc/kubernetes/backup"
+# stray_dir defaults to this directory inside backup_dir: one place to look for everything we set aside.
+STRAY_SUBDIR = "stray-manifests"
+
+HOST_PATH_TYPES = ("DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice")
+
+# Names of editor/patch/package-manager leftovers. The kubelet reads every non-dot regular file in the
+# manifests directory whatever its suffix, so these must not stay there. Matched case-insensitively.
+# Ansible's own backups (name.12345.2024-05-28@13:39:50~) are covered by "*~".
+STRAY_PATTERNS = (
+    "*.orig",
+    "*.rej",
+    "*.bak",
+    "*.old",
+    "*.save",
+    "*~",
+    "*.swp",
+    "*.dpkg-*",
+    "*.rpmnew",
+    "*.rpmsave",
+    "*.rpmorig",
+    "*.patch",
+    "*.diff",
+    "*.yaml-*",
+    "*.yml-*",
+    "#*#",
+)
+
+# Files larger than this are not parsed while looking for duplicate pods (a manifest is a few KiB).
+MAX_SCAN_BYTES = 4 * 1024 * 1024
+
+_FLAG_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_FLAG_PATTERN_RE = re.compile(r"^[A-Za-z0-9._\-*?\[\]!]+$")
+_NEGATIVE_NUMBER_RE = re.compile(r"^-[0-9.]")
+_DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_BARE_DOCUMENT_START_RE = re.compile(r"^---[ \t]*(#.*)?$")
+_DOCUMENT_END_RE = re.compile(r"^\.\.\.[ \t]*(#.*)?$")
+
+
+class ManifestError(Exception):
+    """The manifest or the request cannot be used; the message names the file and the problem.
+
+    ``partial`` carries what was already done when the error happened during execution (for example
+    stray files that were moved before writing the manifest failed), so the caller can report it.
+    """
+
+    def __init__(self, message: str, partial: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(message)
+        self.partial = partial or {}
+
+
+# --------------------------------------------------------------------------------------------------
+# YAML round trip
+# --------------------------------------------------------------------------------------------------
+
+_REPRESENTER_CLASS = None
+
+
+def _representer_class():
+    """A round-trip representer that writes None as ``null`` (kubeadm's ``creationTimestamp: null``).
+
+    A subclass, so the global RoundTripRepresenter used by other code in the process is untouched.
+    """
+    global _REPRESENTER_CLASS  # noqa: PLW0603 - built once, lazily, because ruamel.yaml may be missing
+    if _REPRESENTER_CLASS is None:
+
+        class NullAsNullRepresenter(RoundTripRepresenter):
+            pass
+
+        NullAsNullRepresenter.add_representer(
+            type(None), lambda representer, _data: representer.represent_scalar("tag:yaml.org,2002:null", "null")
+        )
+        _REPRESENTER_CLASS = NullAsNullRepresenter
+    return _REPRESENTER_CLASS
+
+
+def new_yaml() -> Any:
+    """A ruamel.yaml round-trip instance that reproduces kubeadm manifests byte for byte.
+
+    Default indentation (kubeadm writes indentless lists), no line folding, quotes kept, None as null.
+    """
+    yaml = YAML()
+    yaml.width = 4096
+    yaml.preserve_quotes = True
+    yaml.Representer = _representer_class()
+    return yaml
+
+
+def _lines(text: str) -> List[str]:
+    """Lines with their newline; unlike str.splitlines, only a newline ends a line (as in YAML)."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]  # the text after the last newline has none
+    return lines if lines[-1] else lines[:-1]
+
+
+class _Framing:
+    """What ruamel.yaml does not reproduce around a document: kept aside and put back verbatim.
+
+    That is the lines before the document content (comments, ``%`` directives, a bare ``---``, blank
+    lines), a trailing ``...`` with what follows it, a missing final newline, and CRLF line ends.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")
+        if self.crlf:
+            text = text.replace("\r\n", "\n")
+        self.final_newline = text.endswith("\n")
+        lines = _lines(text)
+        start = 0
+        for number, line in enumerate(lines):
+            stripped = line.strip()
+            if stripped and not stripped.startswith(("#", "%")) and not _BARE_DOCUMENT_START_RE.match(stripped):
+                break
+            start = number + 1
+        end = len(lines)
+        for number in range(len(lines) - 1, start - 1, -1):
+            stripped = lines[number].strip()
+            if _DOCUMENT_END_RE.match(stripped):
+                end = number
+                break
+            if stripped and not stripped.startswith("#"):
+                break
+        self.head = "".join(lines[:start])
+        self.body = "".join(lines[start:end])
+        self.tail = "".join(lines[end:])
+        if self.body and not self.body.endswith("\n"):
+            self.body += "\n"
+
+    def wrap(self, body: str) -> str:
+        text = self.head + body + self.tail
+        if not self.final_newline and text.endswith("\n"):
+            text = text[:-1]
+        if self.crlf:
+            text = text.replace("\n", "\r\n")
+        return text
+
+
+def _dump(yaml: Any, document: Any) -> str:
+    stream = io.StringIO()
+    yaml.dump(document, stream)
+    return stream.getvalue()
+
+
+def _first_difference(before: str, after: str) -> str:
+    before_lines = before.splitlines()
+    after_lines = after.splitlines()
+    for number, (old, new) in enumerate(zip(before_lines, after_lines), start=1):
+        if old != new:
+            return f"line {number} {old!r} would be rewritten as {new!r}"
+    return f"the line count would change from {len(before_lines)} to {len(after_lines)}"
+
+
+def roundtrip_text(text: str) -> str:
+    """Load and dump ``text`` without edits (what an edit does to the bytes it does not touch)."""
+    framing = _Framing(text)
+    yaml = new_yaml()
+    return framing.wrap(_dump(yaml, yaml.load(framing.body)))
+
+
+def _load_single_document(text: str, source: str) -> Any:
+    """Parse ``text`` as exactly one YAML document, or raise ManifestError naming ``source``."""
+    yaml = new_yaml()
+    try:
+        documents = list(yaml.load_all(text))
+    except YAMLError as exc:
+        raise ManifestError(f"{source} is not valid YAML: {_one_line(exc)}") from exc
+    if not documents or all(document is None for document in documents):
+        raise ManifestError(f"{source} is empty: it contains no YAML document")
+    if len(documents) > 1:
+        raise ManifestError(
+            f"{source} contains {len(documents)} YAML documents; a static-pod manifest must hold exactly one Pod"
+        )
+    return documents[0]
+
+
+def _one_line(exc: BaseException) -> str:
+    """A parser error in one line: what went wrong and where, without the echoed source."""
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if problem and mark is not None:
+        context = getattr(exc, "context", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}"
+        return f"{context}: {problem} at {where}" if context else f"{problem} at {where}"
+    return " ".join(str(exc).split())
+
+
+# --------------------------------------------------------------------------------------------------
+# Comment handling (see the module docstring for the rules)
+# --------------------------------------------------------------------------------------------------
+
+
+def _is_block_collection(value: Any) -> bool:
+    if not isinstance(value, (CommentedMap, CommentedSeq)) or len(value) == 0:
+        return False
+    fa = getattr(value, "fa", None)
+    return not (fa is not None and fa.flow_style())
+
+
+def _last_key(collection: Any) -> Any:
+    if isinstance(collection, CommentedSeq):
+        return len(collection) - 1
+    return list(collection.keys())[-1]
+
+
+def _trailing_slot(owner: Any, key: Any) -> Tuple[Any, Any, int]:
+    """Where ruamel.yaml keeps the comment that follows the last line of ``owner[key]``."""
+    value = owner[key]
+    while _is_block_collection(value):
+        owner, key = value, _last_key(value)
+        value = owner[key]
+    return owner, key, (0 if isinstance(owner, CommentedSeq) else 2)
+
+
+def _get_token(owner: Any, key: Any, position: int) -> Any:
+    entry = owner.ca.items.get(key)
+    if not entry or len(entry) <= position:
+        return None
+    token = entry[position]
+    if token is None or not isinstance(getattr(token, "value", None), str):
+        return None
+    return token
+
+
+def _set_token(owner: Any, key: Any, position: int, token: Any) -> None:
+    entry = owner.ca.items.get(key)
+    if entry is None:
+        if token is None:
+            return
+        entry = owner.ca.items[key] = [None, None, None, None]
+    while len(entry) <= position:
+        entry.append(None)
+    entry[position] = token
+
+
+def _column(collection: Any) -> Optional[int]:
+    lc = getattr(collection, "lc", None)
+    return getattr(lc, "col", None) if lc is not None else None
+
+
+def _split_comment(value: str, column: Optional[int]) -> Tuple[Optional[str], str]:
+    """Split a trailing comment token into (own part, part that belongs to what comes next).
+
+    The own part is the end-of-line comment plus the full-line comments directly below it that are
+    indented deeper than ``column``; it stays with its element. ``column`` None means unknown: all
+    full-line comments are then treated as belonging to what comes next, so none is ever dropped.
+    """
+    head, _newline, rest = value.partition("\n")
+    lines = _lines(rest)
+    own: List[str] = []
+    for line in lines:
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip(" "))
+        if column is None or not stripped.startswith("#") or indent <= column:
+            break
+        own.append(line)
+    following = "".join(lines[len(own) :])
+    if following and not following.endswith("\n"):
+        following += "\n"
+    if not head.strip() and not own:
+        return None, following
+    return head + "\n" + "".join(own), following
+
+
+def _detach_following_comments(owner: Any, key: Any, column: Optional[int]) -> str:
+    """Remove and return the comment lines after ``owner[key]`` that belong to what comes next."""
+    slot_owner, slot_key, position = _trailing_slot(owner, key)
+    token = _get_token(slot_owner, slot_key, position)
+    if token is None:
+        return ""
+    own, following = _split_comment(token.value, column)
+    if following:
+        if own is None:
+            _set_token(slot_owner, slot_key, position, None)
+        else:
+            token.value = own
+    return following
+
+
+def _attach_following_comments(owner: Any, key: Any, lines: str) -> None:
+    """Put comment ``lines`` right below the last line of ``owner[key]``."""
+    if not lines:
+        return
+    slot_owner, slot_key, position = _trailing_slot(owner, key)
+    token = _get_token(slot_owner, slot_key, position)
+    if token is None:
+        _set_token(slot_owner, slot_key, position, CommentToken("\n" + lines, CommentMark(0), None))
+    else:
+        value = token.value if token.value.endswith("\n") else token.value + "\n"
+        token.value = value + lines
+
+
+def _attach_below_header(parent: Any, key: Any, lines: str) -> bool:
+    """Put comment ``lines`` right below the ``key:`` line of a block collection value."""
+    if not lines or not isinstance(parent, CommentedMap):
+        return False
+    token = _get_token(parent, key, 2)
+    if token is None:
+        _set_token(parent, key, 2, CommentToken("\n" + lines, CommentMark(0), None))
+    else:
+        value = token.value if token.value.endswith("\n") else token.value + "\n"
+        token.value = value + lines
+    return True
+
+
+def _seq_append(seq: Any, items: Iterable[Any]) -> None:
+    """Append below the last item, above the comments that belong to what follows the list."""
+    items = list(items)
+    if not items:
+        return
+    following = _detach_following_comments(seq, len(seq) - 1, _column(seq)) if len(seq) else ""
+    for item in items:
+        list.append(seq, item)
+    _attach_following_comments(seq, len(seq) - 1, following)
+
+
+def _seq_delete(seq: Any, index: int, parent: Any, parent_key: Any) -> str:
+    """Delete one item; comments below it that belong to what comes next stay where they were.
+
+    Returns those comment lines when there is no line left to keep them below (the list is now
+    empty); the caller finds them a place.
+    """
+    following = _detach_following_comments(seq, index, _column(seq))
+    list.__delitem__(seq, index)
+    # Shift comment slots ourselves: older ruamel.yaml releases do not do it on deletion.
+    items = seq.ca.items
+    items.pop(index, None)
+    for position in sorted(key for key in list(items) if key > index):
+        items[position - 1] = items.pop(position)
+    if not following:
+        return ""
+    if index > 0:
+        _attach_following_comments(seq, index - 1, following)
+        return ""
+    if seq and _attach_below_header(parent, parent_key, following):
+        return ""
+    return following
+
+
+def _map_insert(mapping: Any, key: Any, value: Any) -> None:
+    """Insert a key where kubeadm would have it (keys sorted) or, in a hand-ordered mapping, last."""
+    keys = list(mapping.keys())
+    position = len(keys)
+    if all(isinstance(existing, str) for existing in keys) and keys == sorted(keys):
+        position = sum(1 for existing in keys if existing < key)
+    following = _detach_following_comments(mapping, keys[position - 1], _column(mapping)) if position else ""
+    mapping.insert(position, key, value)
+    _attach_following_comments(mapping, key, following)
+
+
+def _map_delete(mapping: Any, key: Any, parent: Any, parent_key: Any, pending: str = "") -> str:
+    """Delete one key, like ``_seq_delete``; ``pending`` are comment lines that followed its value."""
+    keys = list(mapping.keys())
+    position = keys.index(key)
+    following = _detach_following_comments(mapping, key, _column(mapping)) + pending
+    del mapping[key]
+    mapping.ca.items.pop(key, None)  # ruamel.yaml keeps a deleted key's comments otherwise
+    if not following:
+        return ""
+    if position > 0:
+        _attach_following_comments(mapping, keys[position - 1], following)
+        return ""
+    if mapping and _attach_below_header(parent, parent_key, following):
+        return ""
+    return following
+
+
+def _set_scalar(owner: Any, key: Any, value: Any) -> None:
+    """Replace a scalar, keeping its quoting style (and its comments, which ruamel keeps by key)."""
+    old = owner[key]
+    if isinstance(old, ScalarString) and isinstance(value, str):
+        value = type(old)(value)
+    if isinstance(owner, CommentedSeq):
+        list.__setitem__(owner, key, value)
+    else:
+        owner[key] = value
+
+
+# --------------------------------------------------------------------------------------------------
+# Request normalisation
+# --------------------------------------------------------------------------------------------------
+
+
+def normalize_flag_name(name: Any, option: str = "args") -> str:
+    """``audit-log-path`` and ``--audit-log-path`` both name the flag ``audit-log-path``."""
+    if not isinstance(name, str):
+        raise ManifestError(f"{option}: flag name {name!r} is not a string")
+    stripped = name.strip()
+    if stripped.startswith("--"):
+        stripped = stripped[2:]
+    if not _FLAG_NAME_RE.match(stripped):
+        raise ManifestError(f"{option}: {name!r} is not a flag name (expected e.g. audit-log-path or --audit-log-path)")
+    return stripped
+
+
+def flag_key(name: str) -> str:
+    """The identity of a flag: Kubernetes components normalise '_' to '-' in flag names."""
+    return name.replace("_", "-")
+
+
+def render_flag_value(value: Any, what: str) -> str:
+    """Render a value the way kube-apiserver reads it: true/false lowercase, numbers plain.
+
+    Also used for annotation values, which Kubernetes stores as strings too.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        if "\n" in value or "\r" in value:
+            raise ManifestError(f"{what}: the value must be a single line, got {value!r}")
+        return str(value)  # a plain str, also for str subclasses
+    raise ManifestError(
+        f"{what}: value {value!r} is a {type(value).__name__}; use a string, number or boolean "
+        "(write a list as one comma-separated string)"
+    )
+
+
+class MountSpec:
+    """One wanted hostPath volume together with its volumeMount in the edited container."""
+
+    def __init__(
+        self,
+        name: str,
+        host_path: str,
+        mount_path: Optional[str] = None,
+        type: Optional[str] = None,
+        read_only: bool = False,
+    ) -> None:
+        self.name = name
+        self.host_path = host_path
+        self.mount_path = mount_path if mount_path else host_path
+        self.type = type
+        self.read_only = read_only
+
+    @classmethod
+    def from_dict(cls, raw: Any, position: int) -> "MountSpec":
+        where = f"mounts[{position}]"
+        if isinstance(raw, MountSpec):
+            raw = raw.as_dict()
+        if not isinstance(raw, dict):
+            raise ManifestError(f"{where}: expected a dict with name, host_path, mount_path, type, read_only")
+        unknown = sorted(set(raw) - {"name", "host_path", "mount_path", "type", "read_only"})
+        if unknown:
+            raise ManifestError(f"{where}: unknown keys {', '.join(unknown)}")
+        name = raw.get("name")
+        if not isinstance(name, str) or len(name) > 63 or not _DNS_LABEL_RE.match(name):
+            raise ManifestError(f"{where}: name {name!r} is not a valid volume name (a DNS label such as k8s-log)")
+        host_path = raw.get("host_path")
+        mount_path = raw.get("mount_path") or host_path
+        for key, value in (("host_path", host_path), ("mount_path", mount_path)):
+            if not isinstance(value, str) or not value.startswith("/") or "\n" in value:
+                raise ManifestError(f"{where} ({name}): {key} must be an absolute path, got {value!r}")
+        volume_type = raw.get("type")
+        if volume_type is not None and volume_type not in HOST_PATH_TYPES:
+            raise ManifestError(f"{where} ({name}): type {volume_type!r} is not one of {', '.join(HOST_PATH_TYPES)}")
+        read_only = raw.get("read_only", False)
+        if read_only is None:
+            read_only = False
+        if not isinstance(read_only, bool):
+            raise ManifestError(f"{where} ({name}): read_only must be a boolean, got {read_only!r}")
+        return cls(name, host_path, mount_path, volume_type, read_only)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "name": self.name,
+            "host_path": self.host_path,
+            "mount_path": self.mount_path,
+            "type": self.type,
+            "read_only": self.read_only,
+        }
+
+
+def _normalize_mount_path(path: Any) -> Any:
+    """Compare mount paths as the container runtime sees them: /var/log/x/ and /var/log/x are one."""
+    return posixpath.normpath(path) if isinstance(path, str) and path else path
+
+
+# --------------------------------------------------------------------------------------------------
+# Flags in a command list
+# --------------------------------------------------------------------------------------------------
+
+
+class _Flag:
+    """One flag occurrence: ``--name=value`` (one item), ``--name value`` (two items) or bare ``--name``."""
+
+    __slots__ = ("index", "key", "name", "value", "value_index")
+
+    def __init__(self, index: int, name: str, value: Optional[str], value_index: Optional[int]) -> None:
+        self.index = index
+        self.name = name
+        self.key = flag_key(name)
+        self.value = value
+        self.value_index = value_index
+
+
+def _looks_like_flag(item: Any) -> bool:
+    return isinstance(item, str) and item.startswith("-") and not _NEGATIVE_NUMBER_RE.match(item)
+
+
+def parse_flags(items: List[Any]) -> List[_Flag]:
+    """Find the long flags in a container command or args list (other items, like the program, are skipped).
+
+    kube-apiserver takes no positional arguments, so an item after ``--name`` that is not itself a
+    flag is that flag's value (the two-item form). Nothing after a bare ``--`` is a flag.
+    """
+    flags: List[_Flag] = []
+    index = 0
+    while index < len(items):
+        item = items[index]
+        if item == "--":
+            break
+        if isinstance(item, str) and item.startswith("--") and len(item) > 2:
+            body = item[2:]
+            if "=" in body:
+                name, value = body.split("=", 1)
+                flags.append(_Flag(index, name, value, None))
+            elif index + 1 < len(items) and not _looks_like_flag(items[index + 1]):
+                flags.append(_Flag(index, body, str(items[index + 1]), index + 1))
+                index += 1
+            else:
+                flags.append(_Flag(index, body, None, None))
+        index += 1
+    return flags
+
+
+def flags_of(command: List[Any]) -> Dict[str, Optional[str]]:
+    """The flags of a command list as {name: value}; the last occurrence wins, as in kube-apiserver."""
+    return {flag.key: flag.value for flag in parse_flags(command)}
+
+
+# --------------------------------------------------------------------------------------------------
+# The edit
+# --------------------------------------------------------------------------------------------------
+
+
+class ManifestEdit:
+    """The result of ``edit_manifest_text``: texts, what changed, and the resulting state."""
+
+    def __init__(
+        self,
+        *,
+        before: str,
+        after: str,
+        changes: List[str],
+        warnings: List[str],
+        pod_name: str,
+        pod_namespace: str,
+        command: List[str],
+        mounts: List[Dict[str, Any]],
+        annotations: Dict[str, Any],
+    ) -> None:
+        self.before = before
+        self.after = after
+        self.changes = changes
+        self.warnings = warnings
+        self.pod_name = pod_name
+        self.pod_namespace = pod_namespace
+        self.command = command
+        self.mounts = mounts
+        self.annotations = annotations
+
+    @property
+    def changed(self) -> bool:
+        return self.after != self.before
+
+    @property
+    def flags(self) -> Dict[str, Optional[str]]:
+        return flags_of(self.command)
+
+    def unified_diff(self, fromfile: str = "before", tofile: str = "after") -> str:
+        return "".join(
+            difflib.unified_diff(
+                self.before.splitlines(True), self.after.splitlines(True), fromfile=fromfile, tofile=tofile
+            )
+        )
+
+    def summary(self) -> Dict[str, Any]:
+        return {
+            "changed": self.changed,
+            "changes": list(self.changes),
+            "warnings": list(self.warnings),
+            "pod": f"{self.pod_namespace}/{self.pod_name}",
+            "command": list(self.command),
+            "args": self.flags,
+            "mounts": [dict(mount) for mount in self.mounts],
+            "annotations": dict(self.annotations),
+        }
+
+
+def edit_manifest_text(
+    text: str,
+    *,
+    container: str = DEFAULT_CONTAINER,
+    args: Optional[Dict[str, Any]] = None,
+    remove_args: Optional[List[str]] = None,
+    mounts: Optional[List[Any]] = None,
+    remove_mounts: Optional[List[str]] = None,
+    annotations: Optional[Dict[str, Any]] = None,
+    source: str = "manifest",
+) -> ManifestEdit:
+    """Compute the edit of a static-pod manifest; no file system access.
+
+    ``args`` maps flag names (with or without leading ``--``) to values; None removes the flag. An
+    existing flag is replaced where it stands (in its form), its later duplicates are dropped, new
+    flags are appended in the order given. ``remove_args`` names or shell patterns (``audit-*``)
+    remove every occurrence, except of flags that ``args`` sets, which are replaced in place instead.
+    ``mounts`` are matched by name; ``remove_mounts`` are applied first, so listing a name in both
+    moves a mount. ``annotations`` set metadata.annotations (None removes).
+
+    Raises ManifestError, naming ``source``, when the manifest or the request is unusable.
+    """
+    if not HAS_RUAMEL_YAML:
+        raise ManifestError(f"the ruamel.yaml Python library is required: {RUAMEL_YAML_IMPORT_ERROR}")
+    editor = _Editor(text, container, source)
+    editor.validate_request(args, remove_args, mounts, remove_mounts, annotations)
+    editor.edit_flags()
+    editor.edit_mounts()
+    editor.edit_annotations()
+    return editor.result()
+
+
+class _Editor:
+    def __init__(self, text: str, container_name: str, source: str) -> None:
+        self.text = text
+        self.source = source
+        self.container_name = container_name
+        self.changes: List[str] = []
+        self.warnings: List[str] = []
+        # Comment lines waiting for a place, by id() of the collection they followed the end of.
+        self.orphans: Dict[int, str] = {}
+        self.framing = _Framing(text)
+        _load_single_document(text, source)  # counts documents, reports syntax errors with true line numbers
+        self.yaml = new_yaml()
+        self.document = self.yaml.load(self.framing.body)
+        self._locate()
+
+    # -- structure ---------------------------------------------------------------------------------
+
+    def _fail(self, problem: str) -> ManifestError:
+        return ManifestError(f"{self.source}: {problem}")
+
+    def _locate(self) -> None:
+        document = self.document
+        if not isinstance(document, CommentedMap):
+            raise self._fail(f"the document is a {type(document).__name__}, not a Pod mapping")
+        if document.get("kind") != "Pod":
+            raise self._fail(f"kind is {document.get('kind')!r}, not 'Pod': this is not a static-pod manifest")
+        metadata = document.get("metadata")
+        if not isinstance(metadata, CommentedMap) or not isinstance(metadata.get("name"), str):
+            raise self._fail("metadata.name is missing: the kubelet cannot run a pod without a name")
+        self.metadata = metadata
+        self.pod_name = metadata["name"]
+        namespace = metadata.get("namespace")
+        self.pod_namespace = namespace if isinstance(namespace, str) and namespace else "default"
+        spec = document.get("spec")
+        containers = spec.get("containers") if isinstance(spec, CommentedMap) else None
+        if not isinstance(containers, CommentedSeq):
+            raise self._fail("spec.containers is missing or not a list")
+        self.spec = spec
+        matches = [c for c in containers if isinstance(c, CommentedMap) and c.get("name") == self.container_name]
+        if not matches:
+            names = [c.get("name") for c in containers if isinstance(c, CommentedMap)]
+            listed = ", ".join(str(name) for name in names) or "none"
+            raise self._fail(f"no container named {self.container_name!r} (containers: {listed})")
+        if len(matches) > 1:
+            raise self._fail(f"{len(matches)} containers are named {self.container_name!r}")
+        self.container = matches[0]
+
+    def _other_containers(self) -> List[Any]:
+        others = []
+        for key in ("initContainers", "containers", "ephemeralContainers"):
+            items = self.spec.get(key)
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, CommentedMap) and item is not self.container:
+                    others.append(item)
+        return others
+
+    # -- request -----------------------------------------------------------------------------------
+
+    def validate_request(self, args: Any, remove_args: Any, mounts: Any, remove_mounts: Any, annotations: Any) -> None:
+        self.set_flags: List[Tuple[str, str]] = []
+        self.unset_keys: Set[str] = set()
+        self.remove_patterns: List[str] = []
+        seen: Dict[str, str] = {}
+        if args is not None and not isinstance(args, dict):
+            raise ManifestError("args must be a dict of flag name to value")
+        for raw_name, value in (args or {}).items():
+            name = normalize_flag_name(raw_name)
+            key = flag_key(name)
+            if key in seen:
+                raise ManifestError(f"args: {seen[key]!r} and {raw_name!r} name the same flag --{key}")
+            seen[key] = raw_name
+            if value is None:
+                self.unset_keys.add(key)
+            else:
+                self.set_flags.append((name, render_flag_value(value, f"args[{raw_name}]")))
+        if remove_args is not None and not isinstance(remove_args, (list, tuple)):
+            raise ManifestError("remove_args must be a list of flag names or shell patterns")
+        for pattern in remove_args or []:
+            if not isinstance(pattern, str) or not pattern.strip():
+                raise ManifestError(f"remove_args: {pattern!r} is not a flag name or pattern")
+            stripped = pattern.strip()
+            stripped = stripped[2:] if stripped.startswith("--") else stripped
+            if not _FLAG_PATTERN_RE.match(stripped):
+                raise ManifestError(f"remove_args: {pattern!r} is not a flag name or shell pattern such as audit-*")
+            self.remove_patterns.append(flag_key(stripped))
+
+        if mounts is not None and not isinstance(mounts, (list, tuple)):
+            raise ManifestError("mounts must be a list")
+        self.mounts = [MountSpec.from_dict(raw, position) for position, raw in enumerate(mounts or [])]
+        names: Dict[str, int] = {}
+        paths: Dict[str, str] = {}
+        for position, mount in enumerate(self.mounts):
+            if mount.name in names:
+                raise ManifestError(f"mounts[{position}]: name {mount.name!r} is also mounts[{names[mount.name]}]")
+            names[mount.name] = position
+            normalized = _normalize_mount_path(mount.mount_path)
+            if normalized in paths:
+                raise ManifestError(
+                    f"mounts[{position}] ({mount.name}) and mount {paths[normalized]!r} both use mountPath "
+                    f"{mount.mount_path}; the kubelet rejects duplicate mountPaths"
+                )
+            paths[normalized] = mount.name
+        if remove_mounts is not None and not isinstance(remove_mounts, (list, tuple)):
+            raise ManifestError("remove_mounts must be a list of volume names")
+        self.remove_mounts: List[str] = []
+        for name in remove_mounts or []:
+            if not isinstance(name, str) or not name:
+                raise ManifestError(f"remove_mounts: {name!r} is not a volume name")
+            self.remove_mounts.append(name)
+
+        if annotations is not None and not isinstance(annotations, dict):
+            raise ManifestError("annotations must be a dict")
+        self.annotations: List[Tuple[str, Optional[str]]] = []
+        for key, value in (annotations or {}).items():
+            if not isinstance(key, str) or not key:
+                raise ManifestError(f"annotations: {key!r} is not an annotation key")
+            rendered = None if value is None else render_flag_value(value, f"annotations[{key}]")
+            self.annotations.append((str(key), rendered))
+
+    # -- deletions that keep comments -------------------------------------------------------------
+
+    def _delete_item(self, seq: Any, index: int, parent: Any, parent_key: Any) -> None:
+        self._keep_orphans(seq, _seq_delete(seq, index, parent, parent_key))
+
+    def _delete_key(self, mapping: Any, key: Any, parent: Any, parent_key: Any) -> None:
+        pending = self.orphans.pop(id(mapping[key]), "")
+        self._keep_orphans(mapping, _map_delete(mapping, key, parent, parent_key, pending))
+
+    def _keep_orphans(self, collection: Any, lines: str) -> None:
+        """Comment lines with no line left above them wait until the collection gets content or goes."""
+        if lines:
+            self.orphans[id(collection)] = self.orphans.get(id(collection), "") + lines
+
+    # -- flags -------------------------------------------------------------------------------------
+
+    def _managed_by_remove(self, key: str) -> bool:
+        if key in self.unset_keys:
+            return True
+        return any(fnmatch.fnmatchcase(key, pattern) for pattern in self.remove_patterns)
+
+    def edit_flags(self) -> None:
+        if not (self.set_flags or self.unset_keys or self.remove_patterns):
+            return
+        command = self.container.get("command")
+        if not isinstance(command, CommentedSeq) or not command:
+            raise self._fail(
+                f"container {self.container_name!r} has no command list, so there are no kube-apiserver flags to edit"
+            )
+        set_keys = {flag_key(name) for name, _value in self.set_flags}
+        extra_args = self.container.get("args")
+        if isinstance(extra_args, list):
+            for flag in parse_flags(extra_args):
+                if flag.key in set_keys or self._managed_by_remove(flag.key):
+                    raise self._fail(
+                        f"container {self.container_name!r} passes --{flag.name} in its args list; this module "
+                        "edits the command list only and would leave a second, conflicting copy"
+                    )
+
+        flags = parse_flags(command)
+        delete: Set[int] = set()
+        appended: List[str] = []
+        for name, value in self.set_flags:
+            key = flag_key(name)
+            occurrences = [flag for flag in flags if flag.key == key]
+            if not occurrences:
+                appended.append(f"--{name}={value}")
+                self.changes.append(f"added --{name}={value}")
+                continue
+            first = occurrences[0]
+            if first.value != value:
+                if first.value_index is not None:
+                    _set_scalar(command, first.value_index, value)
+                else:
+                    _set_scalar(command, first.index, f"--{first.name}={value}")
+                self.changes.append(f"replaced --{first.name}={first.value} with --{first.name}={value}")
+            for duplicate in occurrences[1:]:
+                delete.update(_flag_indexes(duplicate))
+                self.changes.append(f"removed duplicate {_describe_flag(duplicate)}")
+        for flag in flags:
+            if flag.key not in set_keys and self._managed_by_remove(flag.key):
+                delete.update(_flag_indexes(flag))
+                self.changes.append(f"removed {_describe_flag(flag)}")
+        for index in sorted(delete, reverse=True):
+            self._delete_item(command, index, self.container, "command")
+        _seq_append(command, appended)
+
+    # -- mounts ------------------------------------------------------------------------------------
+
+    def _list(self, owner: Any, key: str, what: str) -> Any:
+        value = owner.get(key)
+        if value is not None and not isinstance(value, CommentedSeq):
+            raise self._fail(f"{what} is not a list")
+        return value
+
+    def edit_mounts(self) -> None:
+        if not (self.mounts or self.remove_mounts):
+            return
+        emptied: List[Tuple[Any, str]] = []
+        for name in self.remove_mounts:
+            emptied.extend(self._remove_mount(name))
+        for mount in self.mounts:
+            self._set_mount(mount)
+        # Emptied lists go away entirely (after the additions, so a list emptied and refilled in one
+        # run keeps its key and comments), so that removing what was added gives back the original.
+        for owner, key in emptied:
+            if key in owner and isinstance(owner[key], list) and not owner[key]:
+                parent, parent_key = (self.document, "spec") if owner is self.spec else (None, None)
+                self._delete_key(owner, key, parent, parent_key)
+
+    def _volume_mounts(self) -> Any:
+        return self._list(self.container, "volumeMounts", f"container {self.container_name!r} volumeMounts")
+
+    def _volumes(self) -> Any:
+        return self._list(self.spec, "volumes", "spec.volumes")
+
+    def _mounted_elsewhere(self, name: str) -> List[str]:
+        users = []
+        for other in self._other_containers():
+            entries = other.get("volumeMounts")
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, dict) and entry.get("name") == name:
+                    users.append(str(other.get("name")))
+        return users
+
+    def _remove_mount(self, name: str) -> List[Tuple[Any, str]]:
+        """Remove a mount; returns the lists it emptied."""
+        emptied = []
+        volume_mounts = self._volume_mounts()
+        if volume_mounts:
+            for index in reversed(range(len(volume_mounts))):
+                entry = volume_mounts[index]
+                if isinstance(entry, dict) and entry.get("name") == name:
+                    self.changes.append(f"removed volumeMount {name} ({entry.get('mountPath')})")
+                    self._delete_item(volume_mounts, index, self.container, "volumeMounts")
+            if not volume_mounts:
+                emptied.append((self.container, "volumeMounts"))
+        volumes = self._volumes()
+        if not volumes or not any(isinstance(v, dict) and v.get("name") == name for v in volumes):
+            return emptied
+        users = self._mounted_elsewhere(name)
+        if users:
+            self.warnings.append(
+                f"{self.source}: kept volume {name!r} because container(s) {', '.join(users)} still mount it"
+            )
+            return emptied
+        for index in reversed(range(len(volumes))):
+            entry = volumes[index]
+            if isinstance(entry, dict) and entry.get("name") == name:
+                self.changes.append(f"removed volume {name}")
+                self._delete_item(volumes, index, self.spec, "volumes")
+        if not volumes:
+            emptied.append((self.spec, "volumes"))
+        return emptied
+
+    def _set_mount(self, mount: MountSpec) -> None:
+        wanted_path = _normalize_mount_path(mount.mount_path)
+        volume_mounts = self._volume_mounts() or []
+        same_name = []
+        for entry in volume_mounts:
+            if not isinstance(entry, dict):
+                continue
+            path = _normalize_mount_path(entry.get("mountPath"))
+            if entry.get("name") == mount.name:
+                same_name.append(entry)
+                if path != wanted_path:
+                    raise self._fail(
+                        f"mount {mount.name!r} wants mountPath {mount.mount_path}, but volumeMount {mount.name!r} "
+                        f"already mounts {entry.get('mountPath')}; list {mount.name!r} in remove_mounts as well "
+                        "to move it"
+                    )
+            elif path == wanted_path:
+                raise self._fail(
+                    f"mount {mount.name!r} wants mountPath {mount.mount_path}, which volumeMount "
+                    f"{entry.get('name')!r} already uses (the kubelet rejects duplicate mountPaths)"
+                )
+        if len(same_name) > 1:
+            raise self._fail(
+                f"volumeMount {mount.name!r} appears {len(same_name)} times at mountPath {mount.mount_path} "
+                "(the kubelet rejects duplicate mountPaths)"
+            )
+        volumes = self._volumes() or []
+        same_volume = [v for v in volumes if isinstance(v, dict) and v.get("name") == mount.name]
+        if len(same_volume) > 1:
+            raise self._fail(f"spec.volumes defines volume {mount.name!r} {len(same_volume)} times")
+        if same_volume:
+            volume = same_volume[0]
+            if not isinstance(volume.get("hostPath"), CommentedMap):
+                kinds = ", ".join(sorted(str(key) for key in volume if key != "name")) or "nothing"
+                raise self._fail(
+                    f"mount {mount.name!r}: volume {mount.name!r} already exists and is not a hostPath volume "
+                    f"(it has {kinds})"
+                )
+            users = self._mounted_elsewhere(mount.name)
+            if users and not same_name:
+                raise self._fail(
+                    f"mount {mount.name!r}: volume {mount.name!r} is already used by container(s) {', '.join(users)}"
+                )
+            self._update_volume(volume, mount)
+        else:
+            self._append(self.spec, "volumes", _new_volume(mount))
+            self.changes.append(f"added volume {mount.name} (hostPath {mount.host_path})")
+        if same_name:
+            self._update_volume_mount(same_name[0], mount)
+        else:
+            self._append(self.container, "volumeMounts", _new_volume_mount(mount))
+            self.changes.append(f"added volumeMount {mount.name} at {mount.mount_path}")
+
+    def _append(self, owner: Any, key: str, item: Any) -> None:
+        existing = owner.get(key)
+        if existing is None:
+            if key in owner:
+                owner[key] = CommentedSeq([item])
+            else:
+                _map_insert(owner, key, CommentedSeq([item]))
+        else:
+            _seq_append(existing, [item])
+            # Comments that followed the last item of a list this run emptied follow the new items.
+            _attach_following_comments(existing, len(existing) - 1, self.orphans.pop(id(existing), ""))
+
+    def _update_volume(self, volume: Any, mount: MountSpec) -> None:
+        host_path = volume["hostPath"]
+        if host_path.get("path") != mount.host_path:
+            self.changes.append(f"volume {mount.name}: hostPath.path {host_path.get('path')} -> {mount.host_path}")
+            _set_or_insert(host_path, "path", mount.host_path)
+        if mount.type is not None and host_path.get("type") != mount.type:
+            self.changes.append(f"volume {mount.name}: hostPath.type {host_path.get('type')} -> {mount.type}")
+            _set_or_insert(host_path, "type", mount.type)
+
+    def _update_volume_mount(self, entry: Any, mount: MountSpec) -> None:
+        if entry.get("mountPath") != mount.mount_path:
+            self.changes.append(f"volumeMount {mount.name}: mountPath {entry.get('mountPath')} -> {mount.mount_path}")
+            _set_or_insert(entry, "mountPath", mount.mount_path)
+        # An absent readOnly means false: only write it when the meaning changes.
+        if bool(entry.get("readOnly", False)) != mount.read_only:
+            self.changes.append(f"volumeMount {mount.name}: readOnly -> {str(mount.read_only).lower()}")
+            _set_or_insert(entry, "readOnly", mount.read_only)
+
+    # -- annotations -------------------------------------------------------------------------------
+
+    def edit_annotations(self) -> None:
+        if not self.annotations:
+            return
+        current = self.metadata.get("annotations")
+        if current is not None and not isinstance(current, CommentedMap):
+            raise self._fail("metadata.annotations is not a mapping")
+        removed_any = False
+        for key, value in self.annotations:
+            current = self.metadata.get("annotations")
+            if value is None:
+                if current is not None and key in current:
+                    self._delete_key(current, key, self.metadata, "annotations")
+                    self.changes.append(f"removed annotation {key}")
+                    removed_any = True
+                continue
+            if current is None:
+                current = CommentedMap()
+                _map_insert(self.metadata, "annotations", current)
+            if key in current:
+                if current[key] != value:
+                    self.changes.append(f"annotation {key}: {current[key]} -> {value}")
+                    _set_scalar(current, key, value)
+            else:
+                _map_insert(current, key, value)
+                _attach_following_comments(current, key, self.orphans.pop(id(current), ""))
+                self.changes.append(f"added annotation {key}={value}")
+        current = self.metadata.get("annotations")
+        if removed_any and isinstance(current, CommentedMap) and not current:
+            # Emptied here: drop the key too, so removing what was added gives back the original.
+            self._delete_key(self.metadata, "annotations", self.document, "metadata")
+
+    # -- result ------------------------------------------------------------------------------------
+
+    def _managed_mounts(self) -> List[Dict[str, Any]]:
+        result = []
+        volumes = {v.get("name"): v for v in (self.spec.get("volumes") or []) if isinstance(v, dict)}
+        for mount in self.mounts:
+            entry = next(
+                (
+                    m
+                    for m in (self.container.get("volumeMounts") or [])
+                    if isinstance(m, dict) and m.get("name") == mount.name
+                ),
+                None,
+            )
+            host_path = (volumes.get(mount.name) or {}).get("hostPath") or {}
+            result.append(
+                {
+                    "name": mount.name,
+                    "host_path": _plain(host_path.get("path")),
+                    "mount_path": _plain(entry.get("mountPath")) if entry else None,
+                    "type": _plain(host_path.get("type")),
+                    "read_only": bool(entry.get("readOnly", False)) if entry else None,
+                }
+            )
+        return result
+
+    def result(self) -> ManifestEdit:
+        for lines in self.orphans.values():
+            self.warnings.append(f"{self.source}: dropped comment lines with nothing left to follow: {lines!r}")
+        after = self.text
+        if self.changes:
+            unchanged_body = roundtrip_text(self.framing.body)
+            if unchanged_body != self.framing.body:
+                raise self._fail(
+                    "cannot be edited without rewriting lines this edit does not touch "
+                    f"({_first_difference(self.framing.body, unchanged_body)}); "
+                    "reformat it the way kubeadm writes manifests first"
+                )
+            body = _dump(self.yaml, self.document)
+            self._check_emitted(body)
+            after = self.framing.wrap(body)
+        command = self.container.get("command")
+        annotations = self.metadata.get("annotations")
+        return ManifestEdit(
+            before=self.text,
+            after=after,
+            changes=self.changes,
+            warnings=self.warnings,
+            pod_name=self.pod_name,
+            pod_namespace=self.pod_namespace,
+            command=[_plain(item) for item in command] if isinstance(command, list) else [],
+            mounts=self._managed_mounts(),
+            annotations={str(k): _plain(v) for k, v in annotations.items()} if isinstance(annotations, dict) else {},
+        )
+
+    def _check_emitted(self, body: str) -> None:
+        """Re-read what we are about to write: it must hold exactly the edited data."""
+        reread = new_yaml().load(body)
+        if _plain(reread) != _plain(self.document):
+            raise self._fail("internal error: the edited manifest does not read back as the intended data")
+
+
+def _flag_indexes(flag: _Flag) -> List[int]:
+    return [flag.index] if flag.value_index is None else [flag.index, flag.value_index]
+
+
+def _describe_flag(flag: _Flag) -> str:
+    if flag.value is None:
+        return f"--{flag.name}"
+    separator = " " if flag.value_index is not None else "="
+    return f"--{flag.name}{separator}{flag.value}"
+
+
+def _plain(value: Any) -> Any:
+    """ruamel.yaml nodes to plain Python (for results and comparisons)."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
+
+
+def _set_or_insert(mapping: Any, key: str, value: Any) -> None:
+    if key in mapping:
+        _set_scalar(mapping, key, value)
+    else:
+        _map_insert(mapping, key, value)
+
+
+def _new_volume_mount(mount: MountSpec) -> Any:
+    # kubeadm's key order; readOnly written explicitly, as the seed procedure does.
+    entry = CommentedMap()
+    entry["mountPath"] = mount.mount_path
+    entry["name"] = mount.name
+    entry["readOnly"] = mount.read_only
+    return entry
+
+
+def _new_volume(mount: MountSpec) -> Any:
+    host_path = CommentedMap()
+    host_path["path"] = mount.host_path
+    if mount.type is not None:
+        host_path["type"] = mount.type
+    volume = CommentedMap()
+    volume["hostPath"] = host_path
+    volume["name"] = mount.name
+    return volume
+
+
+# --------------------------------------------------------------------------------------------------
+# Stray files in the manifests directory
+# --------------------------------------------------------------------------------------------------
+
+
+class StrayFile:
+    """A file the kubelet would read that has to leave the manifests directory."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"StrayFile({self.path!r}, {self.reason!r})"
+
+
+class StrayScan:
+    def __init__(self, strays: List[StrayFile], warnings: List[str]) -> None:
+        self.strays = strays
+        self.warnings = warnings
+
+
+def stray_pattern(name: str) -> Optional[str]:
+    """The leftover pattern ``name`` matches, if any."""
+    lowered = name.lower()
+    for pattern in STRAY_PATTERNS:
+        if fnmatch.fnmatchcase(lowered, pattern):
+            return pattern
+    return None
+
+
+def _pod_identity(path: str, size: int) -> Tuple[Optional[Tuple[str, str]], Optional[str]]:
+    """(namespace, name) of the pod a file defines, as the kubelet would read it, or a parse problem.
+
+    The kubelet decodes the first YAML (or JSON) document and defaults the namespace to "default".
+    A file that parses but is not a Pod gives (None, None).
+    """
+    if size > MAX_SCAN_BYTES:
+        return None, f"larger than {MAX_SCAN_BYTES} bytes, not read"
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SCAN_BYTES + 1)
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, _one_line(exc)
+    yaml = YAML(typ="safe", pure=True)
+    yaml.allow_duplicate_keys = True
+    try:
+        document = next(iter(yaml.load_all(text)), None)
+    except YAMLError as exc:
+        return None, _one_line(exc)
+    except Exception as exc:
+        return None, _one_line(exc)
+    if not isinstance(document, dict) or document.get("kind") != "Pod":
+        return None, None
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+        return None, None
+    namespace = metadata.get("namespace")
+    return (namespace if isinstance(namespace, str) and namespace else "default", metadata["name"]), None
+
+
+def list_stray_files(
+    manifests_dir: str, manifest_name: str, pod_name: str, pod_namespace: str = "kube-system"
+) -> StrayScan:
+    """Files in ``manifests_dir`` that must go, and warnings about files left alone.
+
+    Like the kubelet (pkg/kubelet/config/file.go): names starting with '.' are skipped, directories
+    are not entered, and only regular files (symlinks followed) are read. A file goes when its name
+    is a leftover pattern, or when it defines the same pod (namespace/name) as ``manifest_name``.
+    A leftover-named file that is the only definition of some other static pod stays, with a
+    warning: moving it would stop that pod. Files that cannot be parsed stay, with a warning.
+    """
+    managed = (pod_namespace or "default", pod_name)
+    # Never the file the manifest path resolves to (when it is a symlink within the directory).
+    managed_file = os.path.realpath(os.path.join(manifests_dir, manifest_name))
+    entries: List[Tuple[str, str, Optional[str], Optional[Tuple[str, str]], Optional[str]]] = []
+    for name in sorted(os.listdir(manifests_dir)):
+        if name.startswith(".") or name == manifest_name:
+            continue
+        path = os.path.join(manifests_dir, name)
+        if not os.path.islink(path) and os.path.realpath(path) == managed_file:
+            continue
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue  # e.g. a dangling symlink: the kubelet cannot read it either
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        identity, problem = _pod_identity(path, info.st_size)
+        entries.append((name, path, stray_pattern(name), identity, problem))
+
+    defined_elsewhere = {identity for _n, _p, pattern, identity, _e in entries if pattern is None and identity}
+    defined_elsewhere.add(managed)
+    strays: List[StrayFile] = []
+    warnings: List[str] = []
+    for _name, path, pattern, identity, problem in entries:
+        if pattern is not None:
+            if identity is not None and identity not in defined_elsewhere:
+                warnings.append(
+                    f"{path} looks like a leftover ({pattern}) but is the only definition of static pod "
+                    f"{identity[0]}/{identity[1]}; left in place because moving it would stop that pod"
+                )
+                continue
+            reason = f"leftover name ({pattern})"
+            if identity == managed:
+                reason += f", defines pod {managed[0]}/{managed[1]}"
+            strays.append(StrayFile(path, reason))
+        elif identity == managed:
+            strays.append(StrayFile(path, f"defines pod {managed[0]}/{managed[1]}, like {manifest_name}"))
+        elif identity is not None and identity[1] == managed[1]:
+            warnings.append(
+                f"{path} defines a pod named {identity[1]} in namespace {identity[0]} "
+                f"(the managed one is in {managed[0]}); left in place"
+            )
+        elif problem is not None:
+            warnings.append(f"{path} is not a readable manifest ({problem}); left in place")
+    return StrayScan(strays, warnings)
+
+
+def _clash_free_name(directory: str, name: str, taken: Set[str]) -> str:
+    candidate, number = name, 0
+    while candidate in taken or os.path.lexists(os.path.join(directory, candidate)):
+        number += 1
+        candidate = f"{name}.{number}"
+    return candidate
+
+
+def plan_stray_moves(strays: List[StrayFile], stray_dir: str) -> List[Dict[str, str]]:
+    """Destinations in ``stray_dir``; a name already there gets a numeric suffix, never overwritten."""
+    taken: Set[str] = set()
+    moves = []
+    for stray in strays:
+        name = _clash_free_name(stray_dir, os.path.basename(stray.path), taken)
+        taken.add(name)
+        moves.append({"from": stray.path, "to": os.path.join(stray_dir, name), "reason": stray.reason})
+    return moves
+
+
+def move_without_overwrite(source: str, directory: str, name: str) -> str:
+    """Move ``source`` (a file or symlink) into ``directory`` and return the path it got.
+
+    A hard link is the atomic "create only if absent"; when the file system refuses hard links
+    or ``directory`` is on another file system, the file is copied (exclusively) and removed.
+    """
+    base = name
+    number = 0
+    while True:
+        target = os.path.join(directory, name)
+        try:
+            os.link(source, target, follow_symlinks=False)
+        except FileExistsError:
+            number += 1
+            name = f"{base}.{number}"
+            continue
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK):
+                raise
+            if os.path.lexists(target):
+                number += 1
+                name = f"{base}.{number}"
+                continue
+            _copy_exclusive(source, target)
+        os.unlink(source)
+        return target
+
+
+def _copy_exclusive(source: str, target: str) -> None:
+    if os.path.islink(source):
+        os.symlink(os.readlink(source), target)
+        return
+    info = os.stat(source)
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with open(source, "rb") as handle:
+            while True:
+                chunk = handle.read(1024 * 1024)
+                if not chunk:
+                    break
+                os.write(descriptor, chunk)
+        os.fchmod(descriptor, stat.S_IMODE(info.st_mode))
+        _keep_owner(descriptor, info, target)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------------
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _keep_owner(descriptor: int, info: os.stat_result, path: str) -> None:
+    current = os.fstat(descriptor)
+    if (current.st_uid, current.st_gid) == (info.st_uid, info.st_gid):
+        return
+    try:
+        os.fchown(descriptor, info.st_uid, info.st_gid)
+    except PermissionError as exc:
+        raise ManifestError(f"{path}: cannot keep owner {info.st_uid}:{info.st_gid} (run as root)") from exc
+
+
+def _selinux() -> Any:
+    """The libselinux bindings when SELinux is enabled, else None."""
+    if SELINUX_BINDINGS is None:
+        return None
+    try:
+        return SELINUX_BINDINGS if SELINUX_BINDINGS.is_selinux_enabled() == 1 else None
+    except (AttributeError, OSError):
+        return None
+
+
+def copy_selinux_context(reference: str, target: str) -> None:
+    """Give ``target`` the SELinux context of ``reference`` (no-op without SELinux)."""
+    selinux = _selinux()
+    if selinux is None:
+        return
+    result = selinux.lgetfilecon_raw(reference)
+    context = result[1] if isinstance(result, (list, tuple)) else result
+    if context:
+        if isinstance(context, bytes):
+            context = context.decode("utf-8")
+        selinux.lsetfilecon(target, context)
+
+
+def _fsync_directory(directory: str) -> None:
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def write_file_atomically(path: str, data: bytes) -> None:
+    """Replace the file at ``path`` with ``data`` in one rename, keeping mode, owner and SELinux context.
+
+    The temporary file lives in the same directory (rename is atomic only within a file system) and
+    its name starts with '.', which the kubelet ignores, so it never sees a half-written manifest.
+    A symlink at ``path`` is kept; the file it points to is replaced.
+    """
+    target = os.path.realpath(path)
+    info = os.stat(target)
+    directory = os.path.dirname(target)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view) :]
+            os.fchmod(descriptor, stat.S_IMODE(info.st_mode))
+            _keep_owner(descriptor, info, path)
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        copy_selinux_context(target, temporary)
+        os.rename(temporary, target)
+    except BaseException:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(directory)
+
+
+def ensure_private_directory(path: str) -> bool:
+    """Create ``path`` and any missing parents with mode 0700; return whether anything was created."""
+    missing = []
+    current = os.path.abspath(path)
+    while not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for directory in reversed(missing):
+        os.mkdir(directory, 0o700)
+        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+    return bool(missing)
+
+
+def backup_name(path: str, now: Optional[datetime.datetime] = None) -> str:
+    """``kube-apiserver.yaml.2024-05-28T13-39-50.342694`` (no ':' so it is a safe file name everywhere)."""
+    moment = now or datetime.datetime.now()
+    return f"{os.path.basename(path)}.{moment.strftime('%Y-%m-%dT%H-%M-%S.%f')}"
+
+
+def write_backup(
+    path: str, data: bytes, info: os.stat_result, backup_dir: str, now: Optional[datetime.datetime] = None
+) -> str:
+    """Store ``data`` (the original bytes of ``path``) in ``backup_dir`` with the original mode; never overwrite."""
+    ensure_private_directory(backup_dir)
+    base = backup_name(path, now)
+    name, number = base, 0
+    while True:
+        target = os.path.join(backup_dir, name)
+        try:
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            number += 1
+            name = f"{base}.{number}"
+            continue
+        break
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view) :]
+        os.fchmod(descriptor, stat.S_IMODE(info.st_mode))
+        _keep_owner(descriptor, info, target)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    _fsync_directory(backup_dir)
+    return target
+
+
+def check_outside_manifests_dir(directory: str, manifests_dir: str, option: str) -> None:
+    """Refuse a directory inside the manifests directory (symlinks resolved): the kubelet reads it."""
+    real_directory = os.path.realpath(directory)
+    real_manifests = os.path.realpath(manifests_dir)
+    if real_directory == real_manifests or real_directory.startswith(real_manifests.rstrip(os.sep) + os.sep):
+        resolved = "" if real_directory == os.path.normpath(directory) else f" (resolves to {real_directory})"
+        raise ManifestError(
+            f"{option} {directory}{resolved} is inside the manifests directory {manifests_dir}: "
+            "the kubelet would treat files there as pods; choose a directory outside it"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# The whole operation, as the module runs it
+# --------------------------------------------------------------------------------------------------
+
+
+def default_stray_dir(backup_dir: str) -> str:
+    return os.path.join(backup_dir, STRAY_SUBDIR)
+
+
+def read_manifest(path: str) -> Tuple[bytes, str, os.stat_result]:
+    """The manifest's bytes, text and stat, or ManifestError naming the file."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError as exc:
+        raise ManifestError(f"{path} does not exist") from exc
+    except OSError as exc:
+        raise ManifestError(f"{path} cannot be read: {exc.strerror}") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise ManifestError(f"{path} is not a regular file")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise ManifestError(f"{path} cannot be read: {exc.strerror}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path} is not UTF-8 text: {exc}") from exc
+    return data, text, info
+
+
+def apply_manifest_update(
+    *,
+    path: str = DEFAULT_MANIFEST_PATH,
+    container: str = DEFAULT_CONTAINER,
+    args: Optional[Dict[str, Any]] = None,
+    remove_args: Optional[List[str]] = None,
+    mounts: Optional[List[Any]] = None,
+    remove_mounts: Optional[List[str]] = None,
+    annotations: Optional[Dict[str, Any]] = None,
+    backup: bool = False,
+    backup_dir: str = DEFAULT_BACKUP_DIR,
+    clean_stray: bool = True,
+    stray_dir: Optional[str] = None,
+    check_mode: bool = False,
+    now: Optional[datetime.datetime] = None,
+) -> Dict[str, Any]:
+    """Validate and plan everything, then (unless ``check_mode``) move strays, back up and write.
+
+    Nothing is changed when validation fails. Strays are moved before the manifest is replaced, so
+    the kubelet never sees the new manifest next to a stale duplicate of it.
+    """
+    manifests_dir = os.path.dirname(os.path.abspath(path))
+    data, text, info = read_manifest(path)
+    edit = edit_manifest_text(
+        text,
+        container=container,
+        args=args,
+        remove_args=remove_args,
+        mounts=mounts,
+        remove_mounts=remove_mounts,
+        annotations=annotations,
+        source=path,
+    )
+    after_bytes = edit.after.encode("utf-8") if edit.changed else data
+    stray_target = stray_dir or default_stray_dir(backup_dir)
+    if backup:
+        check_outside_manifests_dir(backup_dir, manifests_dir, "backup_dir")
+    moves: List[Dict[str, str]] = []
+    warnings = list(edit.warnings)
+    if clean_stray:
+        check_outside_manifests_dir(stray_target, manifests_dir, "stray_dir")
+        scan = list_stray_files(manifests_dir, os.path.basename(path), edit.pod_name, edit.pod_namespace)
+        warnings.extend(scan.warnings)
+        moves = plan_stray_moves(scan.strays, stray_target)
+
+    result: Dict[str, Any] = {
+        "changed": edit.changed or bool(moves),
+        "manifest_changed": edit.changed,
+        "path": path,
+        "backup_file": None,
+        "stray_dir": stray_target if clean_stray else None,
+        "stray_files": moves,
+        "changes": list(edit.changes),
+        "command": edit.command,
+        "args": edit.flags,
+        "mounts": edit.mounts,
+        "annotations": edit.annotations,
+        "checksum_before": sha256_hex(data),
+        "checksum_after": sha256_hex(after_bytes),
+        "warnings": warnings,
+        "before": edit.before,
+        "after": edit.after,
+    }
+    if check_mode or not result["changed"]:
+        return result
+
+    done: List[Dict[str, str]] = []
+    try:
+        if moves:
+            ensure_private_directory(stray_target)
+            for move in moves:
+                landed = move_without_overwrite(move["from"], stray_target, os.path.basename(move["to"]))
+                done.append({"from": move["from"], "to": landed, "reason": move["reason"]})
+            _fsync_directory(manifests_dir)
+            result["stray_files"] = done
+        if edit.changed:
+            current, _text, _info = read_manifest(path)
+            if current != data:
+                raise ManifestError(f"{path} changed while it was being edited; nothing was written, run again")
+            if backup:
+                result["backup_file"] = write_backup(path, data, info, backup_dir, now)
+            write_file_atomically(path, after_bytes)
+    except (OSError, ManifestError) as exc:
+        result["stray_files"] = done
+        message = str(exc) if isinstance(exc, ManifestError) else f"{exc.filename or path}: {exc.strerror or exc}"
+        if done:
+            moved = ", ".join(f"{move['from']} -> {move['to']}" for move in done)
+            message += f" (stray files already moved: {moved})"
+        raise ManifestError(message, partial=result) from exc
+    return result
+
+
+def build_diff(result: Dict[str, Any]) -> List[Dict[str, str]]:
+    """Ansible's diff for ``ansible-playbook --diff``: the manifest, then the stray files moving out."""
+    diff: List[Dict[str, str]] = []
+    if result["before"] != result["after"]:
+        diff.append(
+            {
+                "before_header": result["path"],
+                "after_header": result["path"],
+                "before": result["before"],
+                "after": result["after"],
+            }
+        )
+    if result["stray_files"]:
+        manifests_dir = os.path.dirname(os.path.abspath(result["path"]))
+        lines = [f"stray files moved out of {manifests_dir} (the kubelet reads every file there):\n"]
+        for move in result["stray_files"]:
+            lines.append(f"  {move['from']} -> {move['to']}  [{move['reason']}]\n")
+        diff.append({"prepared": "".join(lines)})
+    return diff

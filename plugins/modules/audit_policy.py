@@ -1,0 +1,309 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, NNF kube_audit maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: audit_policy
+short_description: Check a Kubernetes audit policy exactly as kube-apiserver will
+version_added: 0.1.0
+author:
+  - NNF kube_audit maintainers (@NearNodeFlash)
+description:
+  - Checks an audit policy (C(--audit-policy-file)) the way kube-apiserver v1.29 to v1.35 loads it at
+    start-up, so that a policy that would keep kube-apiserver from starting is never installed.
+  - The policy is decoded strictly and, when that fails only because of unknown or duplicate fields,
+    leniently, as kube-apiserver does. Such fields are returned as warnings, as kube-apiserver only
+    logs them.
+  - 'Every other problem fails the task with kube-apiserver''s own message, for example
+    C(rules[0].level: Required value), C(loaded illegal policy with 0 rules), or
+    C(no kind "Policy" is registered for version "audit.k8s.io/v1beta1" ...) for a retired API version.'
+  - 'YAML is read as kube-apiserver reads it (YAML 1.1), where C(yes), C(no), C(on), C(off), C(y) and C(n)
+    are booleans, so C(level: yes) fails. Only the first YAML document of the policy is used.'
+  - The policy is given as a file (O(src)), as text (O(content)), or as a list of rules (O(rules)) from
+    which a canonical policy document is built.
+  - With O(requests), also reports the audit level and omitted stages kube-apiserver would apply to each
+    request, using its rule matching (first matching rule wins; no match means level V(None)).
+  - Nothing is ever changed.
+options:
+  src:
+    description:
+      - Path of a policy file on the host that runs the module (usually the controller).
+      - Mutually exclusive with O(content) and O(rules).
+    type: path
+  content:
+    description:
+      - The policy document as text (YAML or JSON).
+      - Mutually exclusive with O(src) and O(rules).
+    type: str
+  rules:
+    description:
+      - The policy rules, each a dict with kube-apiserver's field names (C(level), C(users), C(userGroups),
+        C(verbs), C(resources), C(namespaces), C(nonResourceURLs), C(omitStages), C(omitManagedFields)).
+      - 'A policy document (C(apiVersion: audit.k8s.io/v1), C(kind: Policy), O(omit_stages), then the rules)
+        is built from them and returned as RV(content), the text to install.'
+      - The rules are not interpreted by Ansible; a misspelled field is reported as kube-apiserver reports it.
+      - Mutually exclusive with O(src) and O(content).
+    type: list
+    elements: dict
+  omit_stages:
+    description:
+      - Policy-wide C(omitStages) of the document built from O(rules). An empty list leaves them out.
+      - Only used with O(rules).
+    type: list
+    elements: str
+    default: [RequestReceived]
+  requests:
+    description:
+      - Requests to evaluate against the policy. Each is a dict with the keys C(user) (a dict with C(name)
+        and C(groups), or null for a request without user information), C(verb), C(namespace),
+        C(apiGroup), C(apiVersion), C(resource), C(subresource), C(name), C(resourceRequest) and C(path).
+      - Missing keys default to an empty string, C(user) to null (rules naming users or groups do not match
+        it), and C(resourceRequest) to whether C(resource) is given. Non-namespaced resources have the
+        namespace V("").
+    type: list
+    elements: dict
+notes:
+  - Run it where the policy is, normally on the controller with C(delegate_to=localhost) and C(run_once=true).
+  - The checks are those of kube-apiserver's C(LoadPolicyFromFile); the error texts are kube-apiserver's.
+    A few rare YAML syntax errors are worded slightly differently than by kube-apiserver, but fail all the same.
+attributes:
+  check_mode:
+    support: full
+    description: The module never changes anything; check mode makes no difference.
+  diff_mode:
+    support: none
+    description: There is never anything to show a difference for.
+requirements:
+  - PyYAML on the host that runs the module (ansible-core's own dependency)
+seealso:
+  - name: Kubernetes auditing
+    description: Audit policy format and levels.
+    link: https://kubernetes.io/docs/tasks/debug/debug-cluster/audit/
+"""
+
+EXAMPLES = r"""
+- name: Check the policy file before it is installed
+  nnf.kube_audit.audit_policy:
+    src: files/audit-policy.yaml
+  delegate_to: localhost
+  run_once: true
+
+- name: Build the NNF policy from rules and check it
+  nnf.kube_audit.audit_policy:
+    rules:
+      - level: Metadata
+        verbs: [get, list, watch, create, patch, update]
+        resources:
+          - group: lus.cray.hpe.com
+          - group: dataworkflowservices.github.io
+          - group: nnf.cray.hpe.com
+          - group: dm.cray.hpe.com
+  delegate_to: localhost
+  run_once: true
+  register: audit_policy
+
+- name: Install it
+  ansible.builtin.copy:
+    content: "{{ audit_policy.content }}"
+    dest: /etc/kubernetes/policies/audit-policy.yaml
+    mode: "0600"
+
+- name: Show what a request would be audited at
+  nnf.kube_audit.audit_policy:
+    content: "{{ lookup('ansible.builtin.file', 'audit-policy.yaml') }}"
+    requests:
+      - user: {name: "system:serviceaccount:nnf-system:nnf-clientmount", groups: ["system:serviceaccounts"]}
+        verb: create
+        apiGroup: nnf.cray.hpe.com
+        resource: nnfstorages
+        namespace: default
+  delegate_to: localhost
+  register: audit_levels
+"""
+
+RETURN = r"""
+policy:
+  description:
+    - The policy as kube-apiserver decodes it, with kube-apiserver's field names. Unknown fields are
+      dropped; C(apiVersion) and C(kind) are always set.
+  returned: success
+  type: dict
+  sample:
+    apiVersion: audit.k8s.io/v1
+    kind: Policy
+    omitStages: [RequestReceived]
+    rules:
+      - level: Metadata
+        verbs: [create, patch, update, delete, deletecollection]
+        resources: [{group: nnf.cray.hpe.com}]
+content:
+  description:
+    - 'The policy text. With O(rules), the canonical document built from them (deterministic, starting with
+      C(apiVersion: audit.k8s.io/v1) and C(kind: Policy)); otherwise the text given or read, unchanged.'
+  returned: success
+  type: str
+  sample: |
+    apiVersion: audit.k8s.io/v1
+    kind: Policy
+    omitStages:
+      - RequestReceived
+    rules:
+      - level: Metadata
+checksum:
+  description: SHA-256 of RV(content) as UTF-8 (for O(src), of the file's bytes), to compare with installed files.
+  returned: success
+  type: str
+  sample: 0b0f2b8d3e2a4c5f6e7d8c9b0a1f2e3d4c5b6a7980f1e2d3c4b5a69788f7e6d5
+policy_warnings:
+  description:
+    - What kube-apiserver would log while loading the policy, in its words. Today that is the
+      lenient-decoding warning listing unknown and duplicate fields, which kube-apiserver ignores.
+    - The same texts are also issued as task warnings.
+  returned: success
+  type: list
+  elements: str
+  sample:
+    - >-
+      Audit policy contains errors, falling back to lenient decoding:
+      strict decoding error: unknown field "rules[0].verb"
+levels:
+  description: For each of O(requests), in order, what kube-apiserver would apply to it.
+  returned: success, when O(requests) is given
+  type: list
+  elements: dict
+  contains:
+    level:
+      description: The audit level (C(None), C(Metadata), C(Request) or C(RequestResponse)).
+      type: str
+      sample: Metadata
+    omit_stages:
+      description: The stages no event is written for, sorted.
+      type: list
+      elements: str
+      sample: [RequestReceived]
+    omit_managed_fields:
+      description: Whether managed fields are left out of the logged request and response bodies.
+      type: bool
+      sample: false
+  sample:
+    - level: Metadata
+      omit_stages: [RequestReceived]
+      omit_managed_fields: false
+error:
+  description: kube-apiserver's error for the policy (without the file-name suffix it adds for a file).
+  returned: failure, when the policy is invalid
+  type: str
+  sample: "rules[0].level: Required value"
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_policy
+
+USER_KEYS = ("name", "groups")
+
+
+def request_problem(request):
+    """Why a request dict is malformed, or None. Catches misspelled keys before they silently match."""
+    if not isinstance(request, dict):
+        return "must be a dict"
+    unknown = sorted(set(request) - set(audit_policy.REQUEST_KEYS))
+    if unknown:
+        return f"unknown key(s) {', '.join(unknown)}; known keys are {', '.join(audit_policy.REQUEST_KEYS)}"
+    user = request.get("user")
+    if user is not None:
+        if not isinstance(user, dict):
+            return "user must be a dict with name and groups, or null"
+        unknown = sorted(set(user) - set(USER_KEYS))
+        if unknown:
+            return f"unknown user key(s) {', '.join(unknown)}; known keys are name, groups"
+        if not isinstance(user.get("groups") or [], list):
+            return "user.groups must be a list"
+    return None
+
+
+def normalize_request(module, request):
+    """Request values as kube-apiserver sees them: strings, and a real boolean for resourceRequest."""
+    normalized = {}
+    for key, value in request.items():
+        if value is None:
+            normalized[key] = None
+        elif key == "user":
+            groups = [str(group) for group in value.get("groups") or []]
+            normalized[key] = {"name": str(value.get("name") or ""), "groups": groups}
+        elif key == "resourceRequest":
+            normalized[key] = module.boolean(value)
+        else:
+            normalized[key] = str(value)
+    return normalized
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            src=dict(type="path"),
+            content=dict(type="str"),
+            rules=dict(type="list", elements="dict"),
+            omit_stages=dict(type="list", elements="str", default=["RequestReceived"]),
+            requests=dict(type="list", elements="dict"),
+        ),
+        mutually_exclusive=[("src", "content", "rules")],
+        required_one_of=[("src", "content", "rules")],
+        supports_check_mode=True,
+    )
+    if not audit_policy.HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=audit_policy.YAML_IMPORT_ERROR)
+    params = module.params
+
+    requests = params["requests"] or []
+    for index, request in enumerate(requests):
+        problem = request_problem(request)
+        if problem:
+            module.fail_json(msg=f"requests[{index}]: {problem}")
+
+    if params["src"] is not None:
+        subject = "audit policy file " + params["src"]
+    elif params["content"] is not None:
+        subject = "audit policy content"
+    else:
+        subject = "audit policy built from rules"
+    try:
+        if params["src"] is not None:
+            data = audit_policy.read_policy_file(params["src"])
+            content = data.decode("utf-8", "replace")
+        else:
+            content = params["content"]
+            if content is None:
+                content = audit_policy.render_policy(audit_policy.build_policy(params["rules"], params["omit_stages"]))
+            data = content.encode("utf-8")
+        policy, warnings = audit_policy.load_policy(data)
+    except audit_policy.PolicyError as error:
+        for warning in error.warnings:
+            module.warn(warning)
+        module.fail_json(msg=f"{subject}: {error.message}", error=error.message, policy_warnings=error.warnings)
+
+    for warning in warnings:
+        module.warn(warning)
+    result = dict(
+        changed=False,
+        policy=policy,
+        content=content,
+        checksum=audit_policy.checksum(data),
+        policy_warnings=warnings,
+    )
+    if params["requests"] is not None:
+        result["levels"] = [
+            audit_policy.evaluate_request(policy, normalize_request(module, request)) for request in requests
+        ]
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""audit_policy module, run as Ansible runs it: a module process reading its arguments file."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_policy as ap
+
+COLLECTIONS = Path(__file__).resolve().parents[4] / ".tmp" / "collections"
+MODULE = "ansible_collections.nnf.kube_audit.plugins.modules.audit_policy"
+POLICIES = Path(__file__).resolve().parents[3] / "fixtures" / "policies"
+NNF_DEPLOY = POLICIES / "nnf-deploy-audit-policy.yaml"
+LENIENT = "Audit policy contains errors, falling back to lenient decoding: strict decoding error: "
+NNF_RULES = [
+    {
+        "level": "Metadata",
+        "verbs": ["get", "list", "watch", "create", "patch", "update"],
+        "resources": [
+            {"group": "lus.cray.hpe.com"},
+            {"group": "dataworkflowservices.github.io"},
+            {"group": "nnf.cray.hpe.com"},
+            {"group": "dm.cray.hpe.com"},
+        ],
+    }
+]
+
+
+def run_module(tmp_path, check_mode=False, pythonpath=(), **params):
+    params.update(_ansible_check_mode=check_mode)
+    args_file = tmp_path / "args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": params}))
+    completed = subprocess.run(
+        [sys.executable, "-m", MODULE, str(args_file)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join([*pythonpath, str(COLLECTIONS)])),
+        check=False,
+        timeout=60,
+    )
+    result = json.loads(completed.stdout)
+    assert (completed.returncode != 0) is bool(result.get("failed")), completed.stderr
+    return result
+
+
+def test_src_is_checked_and_returned_unchanged(tmp_path):
+    result = run_module(tmp_path, src=str(NNF_DEPLOY))
+    assert not result.get("failed"), result
+    assert result["changed"] is False
+    assert result["content"] == NNF_DEPLOY.read_text()
+    assert result["checksum"] == hashlib.sha256(NNF_DEPLOY.read_bytes()).hexdigest()
+    assert result["policy"] == ap.load_policy(NNF_DEPLOY.read_bytes())[0]
+    assert result["policy_warnings"] == []
+    assert "levels" not in result
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_rules_build_the_canonical_document(tmp_path, check_mode):
+    result = run_module(tmp_path, check_mode=check_mode, rules=NNF_RULES)
+    assert result["changed"] is False
+    assert result["content"] == (
+        "apiVersion: audit.k8s.io/v1\n"
+        "kind: Policy\n"
+        "omitStages:\n"
+        "  - RequestReceived\n"
+        "rules:\n"
+        "  - level: Metadata\n"
+        "    verbs:\n"
+        "      - get\n"
+        "      - list\n"
+        "      - watch\n"
+        "      - create\n"
+        "      - patch\n"
+        "      - update\n"
+        "    resources:\n"
+        "      - group: lus.cray.hpe.com\n"
+        "      - group: dataworkflowservices.github.io\n"
+        "      - group: nnf.cray.hpe.com\n"
+        "      - group: dm.cray.hpe.com\n"
+    )
+    assert result["checksum"] == hashlib.sha256(result["content"].encode()).hexdigest()
+    # Same policy as the seed's hand-written example.
+    assert result["policy"] == ap.load_policy((POLICIES / "nnf-docs-default.yaml").read_bytes())[0]
+
+
+def test_rules_without_policy_wide_omit_stages(tmp_path):
+    result = run_module(tmp_path, rules=[{"level": "Metadata"}], omit_stages=[])
+    assert result["content"] == "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n  - level: Metadata\n"
+    assert "omitStages" not in result["policy"]
+
+
+def test_content_is_checked(tmp_path):
+    content = (POLICIES / "nnf-docs-clientmount.yaml").read_text()
+    result = run_module(tmp_path, content=content)
+    assert result["content"] == content
+    assert result["checksum"] == hashlib.sha256(content.encode()).hexdigest()
+    assert result["policy"]["rules"][0]["users"] == ["system:serviceaccount:nnf-system:nnf-clientmount"]
+
+
+def test_unknown_fields_are_warnings(tmp_path):
+    result = run_module(tmp_path, rules=[{"level": "Metadata", "verb": ["get"]}])
+    expected = LENIENT + 'unknown field "rules[0].verb"'
+    assert not result.get("failed"), result
+    assert result["policy_warnings"] == [expected]
+    # ansible-core 2.19 module output carries warnings as structured events; older versions as strings.
+    messages = [w["event"]["msg"] if isinstance(w, dict) else w for w in result["warnings"]]
+    assert messages == [expected]
+    assert result["policy"]["rules"] == [{"level": "Metadata"}]
+
+
+@pytest.mark.parametrize(
+    ("params", "msg"),
+    [
+        (
+            {"rules": [{"level": "metadata"}]},
+            'audit policy built from rules: rules[0].level: Unsupported value: "metadata": supported values: '
+            '"None", "Metadata", "Request", "RequestResponse"',
+        ),
+        ({"rules": []}, "audit policy built from rules: loaded illegal policy with 0 rules"),
+        (
+            {"rules": [{"level": True}]},  # what `level: yes` in a playbook becomes
+            "audit policy built from rules: failed decoding: json: cannot unmarshal bool into Go struct field "
+            "PolicyRule.rules.level of type v1.Level",
+        ),
+        (
+            {"content": "apiVersion: audit.k8s.io/v1beta1\nkind: Policy\nrules: [{level: Metadata}]\n"},
+            'audit policy content: failed decoding: no kind "Policy" is registered for version '
+            '"audit.k8s.io/v1beta1" in scheme "k8s.io/apiserver/pkg/audit/scheme.go:30"',
+        ),
+        (
+            {"content": "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: on\n"},
+            "audit policy content: failed decoding: json: cannot unmarshal bool into Go struct field "
+            "PolicyRule.rules.level of type v1.Level",
+        ),
+    ],
+    ids=["level", "no-rules", "boolean-level", "v1beta1", "yaml-1.1"],
+)
+def test_invalid_policies_fail_with_kube_apiserver_message(tmp_path, params, msg):
+    result = run_module(tmp_path, **params)
+    assert result["failed"] is True
+    assert result["msg"] == msg
+    assert result["error"] == msg.split(": ", 1)[1]
+
+
+def test_invalid_file_names_the_file(tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nfoo: bar\nrules:\n- {}\n")
+    result = run_module(tmp_path, src=str(policy))
+    assert result["msg"] == f"audit policy file {policy}: rules[0].level: Required value"
+    assert result["policy_warnings"] == [LENIENT + 'unknown field "foo"']
+    missing = tmp_path / "missing.yaml"
+    result = run_module(tmp_path, src=str(missing))
+    assert result["msg"] == (
+        f'audit policy file {missing}: failed to read file path "{missing}": open {missing}: no such file or directory'
+    )
+
+
+def test_requests_are_evaluated(tmp_path):
+    requests = [
+        {
+            "user": {"name": "alice", "groups": ["system:authenticated"]},
+            "verb": "create",
+            "apiGroup": "kubeflow.org",
+            "resource": "notebooks",
+            "namespace": "x",
+        },
+        {"user": {"name": "system:masters"}, "verb": "get", "resource": "configmaps", "namespace": "nnf-dm-system"},
+        {"user": {"name": "bob"}, "verb": "update", "resource": "configmaps", "namespace": "nnf-dm-system"},
+        {"verb": "patch", "apiGroup": "nnf.cray.hpe.com", "resource": "nnfstorages", "subresource": "status"},
+        {"verb": "get", "path": "/healthz"},
+    ]
+    result = run_module(tmp_path, src=str(NNF_DEPLOY), requests=requests)
+    assert [level["level"] for level in result["levels"]] == [
+        "RequestResponse",
+        "None",
+        "RequestResponse",
+        "Metadata",
+        "None",
+    ]
+    assert all(level["omit_stages"] == ["RequestReceived"] for level in result["levels"])
+    assert all(level["omit_managed_fields"] is False for level in result["levels"])
+
+
+def test_request_values_are_normalized(tmp_path):
+    rules = [{"level": "Request", "nonResourceURLs": ["/metrics"]}, {"level": "Metadata"}]
+    requests = [{"path": "/metrics", "resourceRequest": "no"}, {"path": "/metrics", "resourceRequest": "yes"}]
+    result = run_module(tmp_path, rules=rules, requests=requests)
+    assert [level["level"] for level in result["levels"]] == ["Request", "Metadata"]
+    assert run_module(tmp_path, rules=rules, requests=[])["levels"] == []
+
+
+@pytest.mark.parametrize(
+    ("request_", "msg"),
+    [
+        ({"resources": "pods"}, "requests[0]: unknown key(s) resources; known keys are " + ", ".join(ap.REQUEST_KEYS)),
+        ({"user": "alice"}, "requests[0]: user must be a dict with name and groups, or null"),
+        (
+            {"user": {"name": "alice", "group": ["g"]}},
+            "requests[0]: unknown user key(s) group; known keys are name, groups",
+        ),
+        ({"user": {"name": "alice", "groups": "g"}}, "requests[0]: user.groups must be a list"),
+    ],
+)
+def test_malformed_requests_fail(tmp_path, request_, msg):
+    result = run_module(tmp_path, rules=[{"level": "Metadata"}], requests=[request_])
+    assert (result["failed"], result["msg"]) == (True, msg)
+
+
+@pytest.mark.parametrize(
+    ("params", "msg"),
+    [
+        ({}, "one of the following is required: src, content, rules"),
+        ({"src": "/x", "content": "y"}, "parameters are mutually exclusive: src|content|rules"),
+    ],
+)
+def test_exactly_one_source(tmp_path, params, msg):
+    result = run_module(tmp_path, **params)
+    assert (result["failed"], result["msg"]) == (True, msg)
+
+
+def test_missing_pyyaml_is_reported(tmp_path):
+    shadow = tmp_path / "shadow" / "yaml"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named yaml')\n")
+    result = run_module(tmp_path, pythonpath=[str(shadow.parent)], rules=[{"level": "Metadata"}])
+    assert result["failed"] is True
+    assert result["msg"].startswith("Failed to import the required Python library (PyYAML)")
