@@ -1,0 +1,150 @@
+# Copyright: (c) 2026, NNF kube_audit maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Merge the audit_log_info results of several control-plane nodes into one report, and render it.
+
+Documentation: audit_report_merge.yml, audit_report_table.yml and audit_report_jsonl.yml next to this file.
+"""
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.nnf.kube_audit.plugins.module_utils.audit_log import COUNT_DIMENSIONS, time_key
+
+TABLE_COLUMNS = ("HOST", "TIME", "USER", "VERB", "CODE", "URI")
+
+
+def _host_status(host, result):
+    """One node's line of the report: how its read went."""
+    status = {"host": host, "status": "ok", "msg": "", "matched": 0, "returned": 0}
+    if not isinstance(result, Mapping):
+        status.update(status="not read", msg="no result (the node was not reached, or the play stopped before it)")
+        return status
+    status["msg"] = str(result.get("msg", ""))
+    if result.get("unreachable"):
+        status["status"] = "unreachable"
+    elif result.get("failed"):
+        status["status"] = "failed"
+    elif result.get("skipped"):
+        status["status"] = "skipped"
+    elif result.get("log_found") is False:
+        status["status"] = "no log"
+    stats = result.get("stats") or {}
+    status["matched"] = int(stats.get("matched") or 0)
+    status["returned"] = int(stats.get("returned") or 0)
+    return status
+
+
+def _with_host(host, event):
+    # The host first, so that a merged line says at once which master logged it.
+    merged = {"host": host}
+    merged.update(event)
+    return merged
+
+
+def audit_report_merge(hostvars, hosts, register="kube_audit_report_read", limit=0):
+    """Merge the registered audit_log_info results of ``hosts`` into one report.
+
+    Events are tagged with their host and merged by stageTimestamp (the newest ``limit``, 0 for all); counts are
+    added up; every node gets a status line, including those that failed or were not reached.
+    """
+    if isinstance(hosts, str) or not all(isinstance(host, str) for host in hosts):
+        raise AnsibleFilterError("audit_report_merge: hosts must be a list of inventory host names")
+    try:
+        limit = int(limit)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"audit_report_merge: limit must be an integer, not {limit!r}") from exc
+    statuses, events, counts = [], [], {dimension: Counter() for dimension in COUNT_DIMENSIONS}
+    has_counts = False
+    for host in hosts:
+        variables = hostvars.get(host)
+        result = variables.get(register) if isinstance(variables, Mapping) else None
+        status = _host_status(host, result)
+        statuses.append(status)
+        if status["status"] not in ("ok", "no log"):
+            continue
+        for event in result.get("events") or []:
+            events.append(_with_host(host, event))
+        if result.get("counts") is not None:
+            has_counts = True
+            for dimension in COUNT_DIMENSIONS:
+                counts[dimension].update(result["counts"].get(dimension) or {})
+    # Stable sort: events with the same time keep host order, then each host's own order.
+    events.sort(key=lambda event: time_key(event.get("stageTimestamp")))
+    matched = sum(status["matched"] for status in statuses)
+    if limit > 0:
+        events = events[-limit:]
+    report = {
+        "hosts": statuses,
+        "failed_hosts": [status["host"] for status in statuses if status["status"] not in ("ok", "no log")],
+        "matched": matched,
+        "events": events,
+    }
+    if has_counts:
+        report["counts"] = {
+            dimension: dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
+            for dimension, counter in counts.items()
+        }
+    return report
+
+
+def _event_row(event):
+    user = event.get("username")
+    if user is None and isinstance(event.get("user"), Mapping):  # a full event rather than a summary
+        user = event["user"].get("username")
+    code = event.get("code")
+    if code is None and isinstance(event.get("responseStatus"), Mapping):
+        code = event["responseStatus"].get("code")
+    values = (event.get("host"), event.get("stageTimestamp"), user, event.get("verb"), code, event.get("requestURI"))
+    return ["-" if value is None else str(value) for value in values]
+
+
+def _align(rows):
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    # The last column is left ragged: URIs are long and nothing follows them.
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths)) + "  " + row[-1] for row in rows]
+
+
+def audit_report_table(report):
+    """The report as lines of text: events (or counts), then how each node's read went."""
+    if not isinstance(report, Mapping) or "hosts" not in report:
+        raise AnsibleFilterError("audit_report_table: expects the result of nnf.kube_audit.audit_report_merge")
+    lines = []
+    if "counts" in report:
+        for dimension, counts in report["counts"].items():
+            rows = [[dimension.upper(), "COUNT"]] + [[str(key), str(value)] for key, value in counts.items()]
+            lines.extend(_align([[row[1], row[0]] for row in rows]) if len(rows) > 1 else [f"{dimension}: none"])
+            lines.append("")
+    elif report["events"]:
+        lines.extend(_align([list(TABLE_COLUMNS)] + [_event_row(event) for event in report["events"]]))
+        lines.append("")
+    shown = len(report["events"])
+    if "counts" not in report:
+        if report["matched"] > shown:
+            lines.append(f"{shown} newest of {report['matched']} matching events")
+        else:
+            lines.append(f"{shown} matching event{'' if shown == 1 else 's'}")
+    for status in report["hosts"]:
+        label = "" if status["status"] == "ok" else status["status"].upper() + ": "
+        lines.append(f"{status['host']}: {label}{status['msg']}")
+    return lines
+
+
+def audit_report_jsonl(report):
+    """The report's events as JSON lines, one per event with its host, for jq; counts as one JSON line."""
+    if not isinstance(report, Mapping) or "events" not in report:
+        raise AnsibleFilterError("audit_report_jsonl: expects the result of nnf.kube_audit.audit_report_merge")
+    records = [report["counts"]] if "counts" in report else report["events"]
+    return "".join(json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str) + "\n" for item in records)
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "audit_report_merge": audit_report_merge,
+            "audit_report_table": audit_report_table,
+            "audit_report_jsonl": audit_report_jsonl,
+        }

@@ -1,0 +1,1136 @@
+# Copyright: (c) 2026, NNF kube_audit maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Read the kube-apiserver audit log of one control-plane node: the current file and its rotated backups.
+
+The log backend writes one ``audit.k8s.io`` Event per line, as compact JSON whose keys come in the Go struct's
+order, and lumberjack rotates the file into ``<stem>-<YYYY-MM-DDTHH-MM-SS.mmm><ext>`` backups (UTC rotation time,
+``.gz`` when compression is on). Logs run to gigabytes, so reading is built for speed and flat memory:
+
+* files are read in 1 MiB blocks, lines found by offsets in the bytes: memory holds a block and the longest
+  line, whatever the size of the log;
+* an ``audit_id`` or ``user`` filter becomes a raw-text needle: lines without it are neither decoded nor
+  parsed, which is what makes finding one event in a gigabyte cheap;
+* the fields that filters and the summary need are read from their fixed places in the Event's key order (a
+  short regex for the head, str.find for the rest, see _fast_record), and JSON strings are decoded only when
+  they hold escapes. A line of any other shape (an error status with causes, another apiVersion, a line
+  mangled by a crash) goes through ``json.loads``; both paths give the same fields (the unit tests hold them to
+  it), the fast one several times cheaper.
+
+Bad data is counted, never fatal: lines in the legacy text format, malformed JSON, lines cut short (the last
+one still being written, or one torn by a crash) and damaged ``.gz`` backups are reported in the stats.
+
+Pure standard library: this runs on the target under Python 3.8+.
+"""
+
+import datetime
+import fnmatch
+import heapq
+import json
+import os
+import re
+import stat
+import zlib
+from collections import Counter
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+
+DEFAULT_LOG_PATH = "/var/log/kubernetes/kube-apiserver-audit.log"
+OUTPUT_FORMATS = ("summary", "events", "counts")
+STAGES = ("RequestReceived", "ResponseStarted", "ResponseComplete", "Panic")
+LEVELS = ("Metadata", "Request", "RequestResponse")
+# The seed's jq summary: [.auditID,.verb,.requestURI,.user.username,.responseStatus.code,.stageTimestamp]
+SUMMARY_FIELDS = ("auditID", "verb", "requestURI", "username", "code", "stageTimestamp")
+COUNT_DIMENSIONS = ("user", "verb", "resource", "code")
+DEFAULT_LIMIT = 1000
+MAX_PROBLEMS = 10
+NO_RESOURCE = "<non-resource>"
+NO_VALUE = "<none>"
+
+# Large enough that per-block costs vanish, small enough to stay in the CPU caches.
+BLOCK_SIZE = 1 << 20
+_GZIP_WBITS = 16 + zlib.MAX_WBITS
+
+# --- line shapes -------------------------------------------------------------------------------------------
+
+_S = r'[^"\\]*(?:\\.[^"\\]*)*'  # the body of a JSON string, escapes included (unrolled: no backtracking)
+_STR = '"' + _S + '"'
+_STRING_BODY = re.compile(_S)
+_SCALAR = "(?:" + _STR + r"|-?\d+)"
+_FLAT_OBJECT = r"\{(?:" + _STR + ":" + _SCALAR + "(?:," + _STR + ":" + _SCALAR + r")*)?\}"
+# metav1.Status after '"responseStatus":': metadata (a flat ListMeta), status, message, reason, details without
+# causes, code. Anything richer takes the JSON path.
+_RESPONSE_STATUS = re.compile(
+    r'\{"metadata":\{[^{}"]*(?:' + _STR + r'[^{}"]*)*\}'
+    rf'(?:,"status":{_STR})?(?:,"message":{_STR})?(?:,"reason":{_STR})?(?:,"details":{_FLAT_OBJECT})?'
+    r'(?:,"code":(\d+))?\}',
+    re.ASCII,  # \d and \w mean ASCII digits and letters here and below: what JSON and Go write
+)
+# The fields up to the user's name, whose order and spelling never vary.
+_EVENT_HEAD = re.compile(
+    r'\{"kind":"Event","apiVersion":"audit\.k8s\.io/v1","level":"(\w+)",'
+    rf'"auditID":"({_S})","stage":"(\w+)","requestURI":"({_S})","verb":"({_S})","user":\{{"username":"({_S})"',
+    re.ASCII,
+)
+# The common success status, checked with one startswith instead of a regex.
+_PLAIN_STATUS = ',"responseStatus":{"metadata":{},"code":'
+_RECEIVED_KEY = ',"requestReceivedTimestamp":"'
+_AFTER_STATUS = (',"requestReceivedTimestamp":', ',"requestObject":', ',"responseObject":')
+# stageTimestamp is the last field before the annotations (a string map), so the key's last occurrence is the
+# Event's own. MicroTime is always UTC with six digits, which makes it a sort key as it stands.
+_STAGE_TIMESTAMP_KEY = ',"stageTimestamp":"'
+_EVENT_TAIL = re.compile(
+    r',"stageTimestamp":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)"(?:\}|,"annotations":\{.*\}\})\Z',
+    re.DOTALL | re.ASCII,
+)
+# A second Event start inside a line means a write was cut short (crash, full disk) and the next one went on.
+_EVENT_START = '{"kind":"Event","apiVersion":"audit.k8s.io/'
+_LINE_EVENT_START = "\n" + _EVENT_START
+_ROW_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# --audit-log-format=legacy: '2017-03-21T03:57:09.106841886-04:00 AUDIT: id="..." stage="..." ...'
+_LEGACY_LINE = re.compile(r"\S+ AUDIT: id=")
+
+_BACKUP_STAMP = r"(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3})"
+_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z", re.ASCII)
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)(?:[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:?\d\d)?)?\Z", re.ASCII
+)
+_RELATIVE = re.compile(r"(?:\d+[smhdw])+\Z", re.ASCII)
+_RELATIVE_PART = re.compile(r"(\d+)([smhdw])", re.ASCII)
+_RELATIVE_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_GLOB_CHARS = re.compile(r"[*?\[]")
+# Printable ASCII that Go's encoding/json writes as itself (it escapes '"', '\' and, HTML-safe, '<', '>', '&'):
+# a needle made of these appears verbatim in the line.
+_VERBATIM_IN_JSON = re.compile(r"[\x20-\x21\x23-\x25\x27-\x3b\x3d\x3f-\x5b\x5d-\x7e]+\Z")
+
+
+class AuditLogError(Exception):
+    """The log cannot be read at all (missing, not a file, no permission): the caller reports it and stops."""
+
+
+class AuditLogMissing(AuditLogError):
+    """Neither the log nor any backup exists: auditing looks disabled on this host."""
+
+
+# --- time ----------------------------------------------------------------------------------------------------
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def format_time(moment: datetime.datetime) -> str:
+    """The canonical comparison key: UTC, six fractional digits, 'Z' (how the apiserver writes MicroTime)."""
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_rfc3339(text: str) -> Optional[datetime.datetime]:
+    """Parse an RFC 3339 timestamp (any number of fractional digits) or a bare date (midnight UTC).
+
+    Returns None when ``text`` is neither. A date-time without an offset is refused too: guessing the zone of a
+    security timestamp is worse than asking.
+    """
+    match = _RFC3339.match(text.strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    if hour is not None and offset is None:
+        return None
+    zone = datetime.timezone.utc
+    if offset is not None and offset not in "Zz":
+        sign = -1 if offset[0] == "-" else 1
+        digits = offset[1:].replace(":", "")
+        zone = datetime.timezone(sign * datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    try:
+        return datetime.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=zone,
+        )
+    except ValueError:  # 2026-02-30, 25:00...
+        return None
+
+
+def parse_time_bound(text: str, now: Optional[datetime.datetime] = None) -> str:
+    """Turn a ``since``/``until`` value into a canonical UTC key.
+
+    Accepts RFC 3339 (``2026-11-20T10:00:00Z``, ``2026-11-20T10:00:00.5-07:00``), a bare date (midnight UTC) or a
+    duration back from ``now``: ``90s``, ``30m``, ``2h``, ``1d``, ``1w``, or a sum such as ``1h30m``.
+    """
+    value = str(text).strip()
+    if _RELATIVE.match(value):
+        seconds = sum(int(count) * _RELATIVE_SECONDS[unit] for count, unit in _RELATIVE_PART.findall(value))
+        return format_time((now or utc_now()) - datetime.timedelta(seconds=seconds))
+    moment = parse_rfc3339(value)
+    if moment is None:
+        raise ValueError(
+            f"{text!r} is neither an RFC 3339 time with an offset (2026-11-20T10:00:00Z, 2026-11-20T12:00:00+02:00),"
+            " a date (2026-11-20, taken as UTC) nor a duration back from now (90s, 30m, 2h, 1d, 1w, 1h30m)"
+        )
+    return format_time(moment)
+
+
+def time_key(value: Any) -> str:
+    """Sort and compare key of an event timestamp: canonical UTC text, '' when missing or unparsable."""
+    if not isinstance(value, str):
+        return ""
+    if _CANONICAL_TIME.match(value):
+        return value
+    moment = parse_rfc3339(value)
+    return format_time(moment) if moment is not None else ""
+
+
+# --- files ---------------------------------------------------------------------------------------------------
+
+
+class LogFile(NamedTuple):
+    path: str
+    rotated_at: Optional[str]  # canonical UTC time from a backup's name; None for the current file
+    compressed: bool
+
+
+def _split_ext(filename: str) -> Tuple[str, str]:
+    # Go's filepath.Ext, which lumberjack uses: from the last dot of the base name, '' when there is none.
+    dot = filename.rfind(".")
+    return (filename, "") if dot < 0 else (filename[:dot], filename[dot:])
+
+
+def backup_name_pattern(path: str) -> "re.Pattern[str]":
+    """Regex of lumberjack backup names of ``path``: group 1 is the rotation time, group 2 '.gz' or None."""
+    stem, ext = _split_ext(os.path.basename(path))
+    return re.compile(re.escape(stem + "-") + _BACKUP_STAMP + re.escape(ext) + r"(\.gz)?\Z", re.ASCII)
+
+
+def find_backups(path: str) -> List[LogFile]:
+    """The rotated backups of ``path``, oldest first by the rotation time in their names.
+
+    While lumberjack compresses a backup, ``x.log`` and a partial ``x.log.gz`` exist side by side for a moment;
+    the uncompressed file is the complete one, so it wins.
+    """
+    directory = os.path.dirname(path) or "."
+    pattern = backup_name_pattern(path)
+    by_stamp = {}  # type: Dict[str, Dict[bool, str]]
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise AuditLogError(f"cannot list {directory}: {exc.strerror or exc}") from exc
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if match and entry.is_file():
+            by_stamp.setdefault(match.group(1), {})[bool(match.group(2))] = entry.path
+    backups = []
+    for stamp in sorted(by_stamp):  # the fixed-width stamp sorts as the time it encodes
+        variants = by_stamp[stamp]
+        compressed = False not in variants
+        day, clock = stamp.split("T")
+        rotated_at = f"{day}T{clock[0:2]}:{clock[3:5]}:{clock[6:]}000Z"
+        backups.append(LogFile(variants[compressed], rotated_at, compressed))
+    return backups
+
+
+class _Gunzip:
+    """Streaming gunzip that hands over everything it could decompress before it reports damage.
+
+    gzip.GzipFile drops what the failing read call had decompressed; in an audit trail every event before the
+    damage counts, so this feeds zlib directly. Concatenated members are read one after the other.
+    """
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._inflater = zlib.decompressobj(_GZIP_WBITS)
+        self._input = b""
+
+    def read(self, size: int) -> bytes:
+        while True:
+            if not self._input:
+                chunk = self._raw.read(BLOCK_SIZE // 4)
+                if not chunk:
+                    if self._inflater.eof:
+                        return b""
+                    raise EOFError("the gzip data ends before its end-of-stream marker (file cut short?)")
+                if self._inflater.eof:
+                    chunk = chunk.lstrip(b"\0")  # zero padding after a member is allowed, as gzip(1) allows it
+                    if not chunk:
+                        continue
+                    self._inflater = zlib.decompressobj(_GZIP_WBITS)
+                self._input = chunk
+            data = self._inflater.decompress(self._input, size)
+            if self._inflater.eof:
+                self._input = self._inflater.unused_data.lstrip(b"\0")
+                if self._input:  # another member follows
+                    self._inflater = zlib.decompressobj(_GZIP_WBITS)
+            else:
+                self._input = self._inflater.unconsumed_tail
+            if data:
+                return data
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+# --- events --------------------------------------------------------------------------------------------------
+
+
+class AuditRecord:
+    """One Event: the fields that filters and summaries need, and its line for the rest (parsed on demand)."""
+
+    __slots__ = (
+        "_after_name",
+        "_event",
+        "_head",
+        "_object_ref",
+        "_object_ref_text",
+        "audit_id",
+        "code",
+        "level",
+        "line",
+        "request_uri",
+        "stage",
+        "stage_timestamp",
+        "time_key",
+        "username",
+        "verb",
+    )
+
+    # One record per log line: positional arguments keep the hot path cheap.
+    def __init__(  # noqa: PLR0917
+        self,
+        line: str,
+        level: Any,
+        audit_id: Any,
+        stage: Any,
+        request_uri: Any,
+        verb: Any,
+        username: Any,
+        code: Any,
+        stage_timestamp: Any,
+        object_ref_text: Optional[str] = None,
+        head: Any = None,
+    ) -> None:
+        self.line = line
+        self.level = level
+        self.audit_id = audit_id
+        self.stage = stage
+        self.request_uri = request_uri
+        self.verb = verb
+        self.username = username
+        self.code = code
+        self.stage_timestamp = stage_timestamp
+        self.time_key = stage_timestamp  # the fast path only accepts canonical timestamps
+        self._event = None  # type: Optional[Dict[str, Any]]
+        self._object_ref_text = object_ref_text  # objectRef as written in the line, parsed when needed
+        self._object_ref = None  # type: Optional[Dict[str, Any]]
+        # The fast path's match (the strings as written in the line), _VERBATIM when they hold no escapes.
+        self._head = head
+        self._after_name = 0  # where the user's name ends in the line (fast path)
+
+    @classmethod
+    def from_event(cls, event: Dict[str, Any], line: str) -> "AuditRecord":
+        user = event.get("user")
+        status = event.get("responseStatus")
+        timestamp = event.get("stageTimestamp")
+        record = cls(
+            line,
+            event.get("level"),
+            event.get("auditID"),
+            event.get("stage"),
+            event.get("requestURI"),
+            event.get("verb"),
+            user.get("username") if isinstance(user, dict) else None,
+            status.get("code") if isinstance(status, dict) else None,
+            timestamp,
+        )
+        record.time_key = time_key(timestamp)
+        record._event = event
+        object_ref = event.get("objectRef")
+        record._object_ref = object_ref if isinstance(object_ref, dict) else {}
+        return record
+
+    def event(self) -> Dict[str, Any]:
+        if self._event is None:
+            self._event = json.loads(self.line)
+        return self._event
+
+    def object_ref(self) -> Dict[str, Any]:
+        """objectRef, or {} for a non-resource request (/healthz, /version...)."""
+        if self._object_ref is None:
+            text = self._object_ref_text
+            if text is _UNREAD:
+                walked = _walk_to_status(self.line, self._after_name)
+                text = walked[0] if walked is not None else None
+                if walked is None:  # a shape the walk does not know: ask json
+                    found = self.event().get("objectRef")
+                    self._object_ref = found if isinstance(found, dict) else {}
+                    return self._object_ref
+            self._object_ref = json.loads(text) if text else {}
+        return self._object_ref
+
+    def resource_label(self) -> str:
+        """kubectl's spelling: resource[/subresource][.group], e.g. 'nnfstorages.nnf.cray.hpe.com', 'pods/log'."""
+        ref = self.object_ref()
+        resource = ref.get("resource")
+        if not resource:
+            return NO_RESOURCE
+        if ref.get("subresource"):
+            resource += "/" + ref["subresource"]
+        return resource + "." + ref["apiGroup"] if ref.get("apiGroup") else resource
+
+    def summary(self) -> Dict[str, Any]:
+        """The seed's jq summary as a mapping, keys named after the last step of each jq path."""
+        return {
+            "auditID": self.audit_id,
+            "verb": self.verb,
+            "requestURI": self.request_uri,
+            "username": self.username,
+            "code": self.code,
+            "stageTimestamp": self.stage_timestamp,
+        }
+
+    def summary_row(self) -> List[Any]:
+        """The seed's jq summary as jq prints it: [auditID, verb, requestURI, username, code, stageTimestamp]."""
+        return [self.audit_id, self.verb, self.request_uri, self.username, self.code, self.stage_timestamp]
+
+    def summary_json(self) -> str:
+        """summary_row() as compact JSON text, the line ``jq -c '[...]'`` prints (string escapes may differ).
+
+        A line that took the fast path still has its strings as the apiserver escaped them, which is valid JSON
+        as it stands: no decoding and encoding again.
+        """
+        head = self._head
+        if head is None:
+            return _ROW_ENCODER(self.summary_row())
+        if head is _VERBATIM:  # no escapes: each value is its own JSON string body
+            values = (self.audit_id, self.verb, self.request_uri, self.username)
+        else:
+            values = (head.group(2), head.group(5), head.group(4), head.group(6))
+        code = "null" if self.code is None else self.code
+        return f'["{values[0]}","{values[1]}","{values[2]}","{values[3]}",{code},"{self.stage_timestamp}"]'
+
+
+_VERBATIM = object()  # AuditRecord._head of a fast-path record whose strings hold no escapes
+_UNREAD = object()  # AuditRecord._object_ref_text when objectRef was not looked for yet
+
+
+def _decode(raw: str) -> str:
+    return json.loads('"' + raw + '"') if "\\" in raw else raw
+
+
+def _walk_to_status(line: str, after_name: int) -> Optional[Tuple[Optional[str], Optional[int]]]:
+    """objectRef (as written) and the response code, walking from the user's name to the end of responseStatus.
+
+    Follows the Event's fields in audit.k8s.io/v1 order: the rest of user, impersonatedUser, sourceIPs,
+    userAgent, objectRef, responseStatus, then one of requestObject, responseObject, requestReceivedTimestamp.
+    Up to there, the only free-form keys are the user's extra ones, whose values are lists, so content cannot
+    pass for structure. Every part is made of strings, lists of strings and maps of them: with no backslash in
+    it (checked once, at the end), no quote is escaped, and a closing bracket is the part's own when the quotes
+    before it pair up. None when the line is not in that exact shape (impersonation, escapes, a status with
+    causes): json.loads decides then. Written out, not factored: this runs for most lines of a scan.
+    """
+    find, count, startswith = line.find, line.count, line.startswith
+    # The user's uid, groups and extra (a map of lists, the last field): '}}' when extra is there.
+    end = find("}", after_name)
+    if end < 0 or count('"', after_name, end) % 2:
+        return None
+    if startswith("}", end + 1):
+        end += 1
+    position = end + 1
+    if startswith(',"sourceIPs":[', position):  # from X-Forwarded-For too: anything
+        end = find("]", position)
+        if end < 0 or count('"', position, end) % 2:
+            return None
+        position = end + 1
+    if startswith(',"userAgent":"', position):
+        end = find('"', position + 14)
+        if end < 0:
+            return None
+        position = end + 1
+    object_ref = None
+    if startswith(',"objectRef":{', position):
+        end = find("}", position)
+        if end < 0 or count('"', position, end) % 2:
+            return None
+        object_ref = line[position + 13 : end + 1]
+        position = end + 1
+    if find("\\", after_name, position) >= 0:
+        return None  # an escaped quote would make the walk above wrong
+    code = None
+    code_text = line[position + 40 : position + 43]
+    if startswith(_PLAIN_STATUS, position) and startswith("}", position + 43) and code_text.isdigit():
+        code = int(code_text)
+        position += 44
+    elif startswith(',"responseStatus":', position):
+        status = _RESPONSE_STATUS.match(line, position + 18)
+        if status is None:
+            return None
+        code = int(status.group(1)) if status.group(1) is not None else None
+        position = status.end()
+    if not startswith(_AFTER_STATUS, position):
+        return None  # impersonatedUser, or a shape this does not know
+    return object_ref, code
+
+
+def _fast_record(line: str, torn_possible: bool = True) -> Optional[AuditRecord]:
+    """The record of a line in the shape kube-apiserver writes, or None to let json.loads decide.
+
+    Reads the fields that filters and summaries need from their fixed places, many times cheaper than decoding
+    the JSON: the head (kind to user.username, whose order and spelling never vary) with one regex; the
+    stageTimestamp from the end (only the annotations, a string map, follow it); then the response code. The
+    apiserver writes requestReceivedTimestamp right before stageTimestamp, and, when the event carries no
+    request or response object (the Metadata level of the usual policies), responseStatus right before that:
+    when those 44 characters are a complete success status, they are the Event's own (a quote after a comma is
+    never inside a string, and an object closed right before a top-level key is a top-level value), and
+    objectRef is looked for only when asked. Any other line is walked from the user's name on.
+    ``torn_possible`` False skips the check for a second event in the line (the caller ruled it out per block).
+
+    The parts read are checked for their exact shape; the parts skipped (the user's other fields, request and
+    response objects, annotations) are not validated, so a line damaged only there reads as it was written.
+    """
+    head = _EVENT_HEAD.match(line)
+    if head is None:
+        return None
+    if torn_possible and line.find(_EVENT_START, 1) >= 0:
+        return None  # two events on one line: a torn write, for json to sort out
+    after_name = head.end()
+    stamp_at = line.rfind(_STAGE_TIMESTAMP_KEY)
+    tail = _EVENT_TAIL.match(line, max(after_name, stamp_at))
+    if tail is None:
+        return None
+    startswith = line.startswith
+    received_at = stamp_at - 57  # ',"requestReceivedTimestamp":"' and a MicroTime: 29 + 27 + 1 characters
+    status_at = received_at - 44  # ',"responseStatus":{"metadata":{},"code":' and 'NNN}': 40 + 4
+    code_text = line[received_at - 4 : received_at - 1]
+    if (
+        status_at >= after_name
+        and startswith(_PLAIN_STATUS, status_at)
+        and startswith(_RECEIVED_KEY, received_at)
+        and startswith("}", received_at - 1)
+        and code_text.isdigit()
+    ):
+        code, object_ref = int(code_text), _UNREAD  # type: Optional[int], Any
+    else:
+        walked = _walk_to_status(line, after_name)
+        if walked is None:
+            return None
+        object_ref, code = walked
+    level, audit_id, stage, uri, verb, username = head.groups()
+    if "\\" in audit_id or "\\" in uri or "\\" in verb or "\\" in username:
+        record = AuditRecord(
+            line, level, _decode(audit_id), stage, _decode(uri), _decode(verb), _decode(username), code,
+            tail.group(1), object_ref, head,
+        )  # fmt: skip
+    else:
+        record = AuditRecord(
+            line, level, audit_id, stage, uri, verb, username, code, tail.group(1), object_ref, _VERBATIM
+        )
+    record._after_name = after_name
+    return record
+
+
+# --- filters -------------------------------------------------------------------------------------------------
+
+
+def _text_set(values: Optional[Iterable[Any]]) -> "frozenset[str]":
+    return frozenset(str(value) for value in values or ())
+
+
+def _verbatim(value: Optional[str]) -> bool:
+    return bool(value) and _VERBATIM_IN_JSON.match(value) is not None
+
+
+class EventFilter:
+    """Which events to keep. Filters combine with AND; a list filter matches any of its values."""
+
+    def __init__(
+        self,
+        *,
+        audit_id: Optional[str] = None,
+        user: Optional[str] = None,
+        verbs: Optional[Sequence[str]] = None,
+        groups: Optional[Sequence[str]] = None,
+        resources: Optional[Sequence[str]] = None,
+        namespaces: Optional[Sequence[str]] = None,
+        stages: Optional[Sequence[str]] = None,
+        levels: Optional[Sequence[str]] = None,
+        codes: Optional[Sequence[Any]] = None,
+        since: Optional[str] = None,
+        until: Optional[str] = None,
+        now: Optional[datetime.datetime] = None,
+    ) -> None:
+        """Raises ValueError for a value that cannot mean anything (bad code, time or interval)."""
+        self.audit_id = audit_id or None
+        self.user = user or None
+        self._user_glob = None
+        if self.user and _GLOB_CHARS.search(self.user):
+            self._user_glob = re.compile(fnmatch.translate(self.user)).match  # shell pattern, case-sensitive
+        self.verbs = _text_set(verbs)
+        # objectRef omits the core group's empty name; "core" is accepted as its readable spelling.
+        self.groups = frozenset("" if group == "core" else group for group in _text_set(groups))
+        self.resources = _text_set(resources)
+        self.namespaces = _text_set(namespaces)
+        self.stages = _text_set(stages)
+        self.levels = _text_set(levels)
+        self.codes, self.code_classes = self._parse_codes(codes)
+        now = now or utc_now()
+        self.since = parse_time_bound(since, now) if since else None
+        self.until = parse_time_bound(until, now) if until else None
+        if self.since and self.until and self.since >= self.until:
+            raise ValueError(f"since ({self.since}) is not before until ({self.until})")
+        self._by_object_ref = bool(self.groups or self.resources or self.namespaces)
+
+    @staticmethod
+    def _parse_codes(codes: Optional[Sequence[Any]]) -> Tuple["frozenset[int]", "frozenset[int]"]:
+        exact, classes = set(), set()
+        for code in codes or ():
+            text = str(code).strip().lower()
+            if re.match(r"[1-5]xx\Z", text):
+                classes.add(int(text[0]))
+            elif re.match(r"[1-5]\d\d\Z", text):
+                exact.add(int(text))
+            else:
+                raise ValueError(f"{code!r} is not an HTTP status code (404) or class of codes (4xx)")
+        return frozenset(exact), frozenset(classes)
+
+    @property
+    def needle(self) -> Optional[str]:
+        """Text that every matching line holds verbatim, so that lines without it need not be parsed.
+
+        Built only from values that encoding/json writes as themselves; a value with quotes, backslashes, <>&
+        or non-ASCII could be escaped in the log, so such a filter looks at every line.
+        """
+        if _verbatim(self.audit_id):
+            return '"' + str(self.audit_id) + '"'
+        if self.user and self._user_glob is None and _verbatim(self.user):
+            return '"' + self.user + '"'
+        if self._user_glob is not None and "[" not in self.user:
+            # A glob's longest literal run is in every name it matches; too short a run would not narrow much.
+            literal = max(re.split(r"[*?]", self.user), key=len)
+            if len(literal) >= 4 and _verbatim(literal):
+                return literal
+        return None
+
+    def is_empty(self) -> bool:
+        return not (
+            self.audit_id
+            or self.user
+            or self.verbs
+            or self._by_object_ref
+            or self.stages
+            or self.levels
+            or self.codes
+            or self.code_classes
+            or self.since
+            or self.until
+        )
+
+    def matches(self, record: AuditRecord) -> bool:
+        # Cheapest and most selective tests first.
+        if self.audit_id is not None and record.audit_id != self.audit_id:
+            return False
+        if self.user is not None:
+            if self._user_glob is None:
+                if record.username != self.user:
+                    return False
+            elif not isinstance(record.username, str) or not self._user_glob(record.username):
+                return False
+        if self.verbs and record.verb not in self.verbs:
+            return False
+        if self.stages and record.stage not in self.stages:
+            return False
+        if self.levels and record.level not in self.levels:
+            return False
+        if (self.codes or self.code_classes) and not (
+            record.code in self.codes or (isinstance(record.code, int) and record.code // 100 in self.code_classes)
+        ):
+            return False
+        if self.since is not None and record.time_key < self.since:
+            return False
+        if self.until is not None and record.time_key >= self.until:
+            return False
+        if self._by_object_ref:
+            ref = record.object_ref()
+            if not ref:
+                return False  # a non-resource request has no group, resource or namespace
+            if self.groups and ref.get("apiGroup", "") not in self.groups:
+                return False
+            if self.resources:
+                resource = ref.get("resource", "")
+                subresource = ref.get("subresource")
+                if resource not in self.resources and not (
+                    subresource and resource + "/" + subresource in self.resources
+                ):
+                    return False
+            if self.namespaces and ref.get("namespace", "") not in self.namespaces:
+                return False
+        return True
+
+
+# --- scanning ------------------------------------------------------------------------------------------------
+
+
+class ScanStats:
+    """What was read and what had to be skipped, for the caller to report."""
+
+    def __init__(self) -> None:
+        self.files = []  # type: List[Dict[str, Any]]
+        self.bytes = 0
+        self.lines = 0
+        self.examined = 0
+        self.matched = 0
+        self.legacy = 0
+        self.malformed = 0
+        self.truncated = 0
+        self.unreadable_files = 0
+        self.problems = []  # type: List[Dict[str, Any]]
+
+    def problem(self, kind: str, path: str, line: Optional[int], reason: str) -> None:
+        setattr(self, kind, getattr(self, kind) + 1)
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append({"kind": kind, "path": path, "line": line, "reason": reason})
+
+    @property
+    def skipped(self) -> Dict[str, int]:
+        return {
+            "legacy": self.legacy,
+            "malformed": self.malformed,
+            "truncated": self.truncated,
+            "unreadable_files": self.unreadable_files,
+        }
+
+
+def _clip(text: str, width: int = 80) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+class _LineParser:
+    """Turns one line into an AuditRecord, or counts it as bad data and returns None."""
+
+    def __init__(self, stats: ScanStats) -> None:
+        self.stats = stats
+
+    def parse(self, line: str, path: str, lineno: int, complete: bool = True) -> Optional[AuditRecord]:
+        self.stats.examined += 1
+        record = _fast_record(line)
+        return record if record is not None else self.parse_json(line, path, lineno, complete)
+
+    def parse_json(self, line: str, path: str, lineno: int, complete: bool = True) -> Optional[AuditRecord]:
+        """The slow path, for lines that _fast_record turned down; the line is already counted as examined."""
+        text = line.strip()
+        if not text:
+            self.stats.examined -= 1  # a blank line is neither an event nor bad data
+            return None
+        if not text.startswith("{"):
+            if _LEGACY_LINE.match(text):
+                self.stats.problem("legacy", path, lineno, "legacy text format (--audit-log-format=legacy)")
+            else:
+                self.stats.problem("malformed", path, lineno, "not JSON: " + _clip(text))
+            return None
+        try:
+            event = json.loads(text)
+        except ValueError as exc:
+            return self._salvage(text, path, lineno, complete, exc)
+        return self._record(event, text, path, lineno)
+
+    def _salvage(self, text: str, path: str, lineno: int, complete: bool, error: Exception) -> Optional[AuditRecord]:
+        # A write cut short by a crash is followed, on the same line, by the next complete event: keep that one.
+        start = text.rfind(_EVENT_START)
+        if start > 0:
+            try:
+                event = json.loads(text[start:])
+            except ValueError:
+                pass
+            else:
+                self.stats.problem("truncated", path, lineno, "an event cut short, followed by a complete one")
+                return self._record(event, text[start:], path, lineno)
+        if complete:
+            self.stats.problem("malformed", path, lineno, f"invalid JSON ({error})")
+        else:
+            self.stats.problem("truncated", path, lineno, "the last line is incomplete (still being written?)")
+        return None
+
+    def _record(self, event: Any, text: str, path: str, lineno: int) -> Optional[AuditRecord]:
+        is_event = isinstance(event, dict) and event.get("kind") == "Event"
+        api_version = event.get("apiVersion") if is_event else None
+        if not isinstance(api_version, str) or not api_version.startswith("audit.k8s.io/"):
+            self.stats.problem("malformed", path, lineno, "JSON, but not an audit.k8s.io Event: " + _clip(text))
+            return None
+        return AuditRecord.from_event(event, text)
+
+
+def _read_blocks(stream: Any, stats: ScanStats, path: str) -> Iterator[bytes]:
+    """The blocks of a stream. Damaged gzip data ends the file early, counted, not raised."""
+    while True:
+        try:
+            data = stream.read(BLOCK_SIZE)
+        except (EOFError, zlib.error) as exc:
+            stats.problem("unreadable_files", path, None, f"damaged gzip data: {exc}")
+            return
+        if not data:
+            return
+        stats.bytes += len(data)
+        yield data
+
+
+def _text(data: Any) -> str:
+    # Whole lines only, so no UTF-8 sequence is ever cut. jq too reads invalid UTF-8 as U+FFFD.
+    return str(data, "utf-8", "replace")
+
+
+def scan_stream(stream: Any, path: str, event_filter: EventFilter, stats: ScanStats) -> Iterator[AuditRecord]:
+    """Yield the records of one file that pass ``event_filter``, in file order.
+
+    ``stream`` is any object with ``read(size) -> bytes``; ``path`` only names it in problem reports. Lines are
+    found in the bytes, by offsets rather than copies, and decoded only when looked at: with a needle, most
+    never are.
+    """
+    parser = _LineParser(stats)
+    parse, parse_json, fast_record = parser.parse, parser.parse_json, _fast_record
+    match_all = event_filter.is_empty()
+    matches = event_filter.matches
+    needle = event_filter.needle
+    raw_needle = needle.encode("ascii") if needle is not None else None  # verbatim text is printable ASCII
+    carry = []  # type: List[bytes]  # the start of a line that runs past the blocks read so far
+    lineno = 0  # lines of this file before the current block's whole lines
+    for block in _read_blocks(stream, stats, path):
+        begin = 0  # where the block's first whole line starts
+        if carry:
+            first_newline = block.find(b"\n")
+            if first_newline < 0:
+                carry.append(block)
+                continue
+            carry.append(block[:first_newline])
+            raw_line = b"".join(carry)
+            carry = []
+            lineno += 1
+            stats.lines += 1
+            if raw_needle is None or raw_needle in raw_line:
+                record = parse(_text(raw_line), path, lineno)
+                if record is not None and (match_all or matches(record)):
+                    stats.matched += 1
+                    yield record
+            begin = first_newline + 1
+        end = block.rfind(b"\n")  # whole lines run from begin to end
+        if end < begin:
+            if begin < len(block):
+                carry.append(block[begin:])
+            continue
+        if end + 1 < len(block):
+            carry.append(block[end + 1 :])
+        block_lines = block.count(b"\n", begin, end) + 1
+        stats.lines += block_lines
+        if raw_needle is None:
+            text = _text(memoryview(block)[begin:end])
+            # Whether a line may hold a second event (a torn write) is settled for the whole block at once:
+            # when every event start begins a line, none does.
+            torn_possible = text.count(_EVENT_START) != text.count(_LINE_EVENT_START) + text.startswith(_EVENT_START)
+            stats.examined += block_lines
+            for lineno, line in enumerate(text.split("\n"), lineno + 1):  # noqa: B020 (resumes the count)
+                record = fast_record(line, torn_possible)
+                if record is None:
+                    record = parse_json(line, path, lineno)
+                    if record is None:
+                        continue
+                if match_all or matches(record):
+                    stats.matched += 1
+                    yield record
+        else:
+            # Jump from one needle to the next: the lines in between are neither decoded nor looked at.
+            position = block.find(raw_needle, begin, end)
+            counted_to, counted = begin, lineno
+            while position >= 0:
+                line_start = block.rfind(b"\n", begin, position) + 1 or begin
+                line_end = block.find(b"\n", position, end)
+                if line_end < 0:
+                    line_end = end
+                counted += block.count(b"\n", counted_to, line_start)
+                counted_to = line_start
+                record = parse(_text(block[line_start:line_end]), path, counted + 1)
+                if record is not None and matches(record):
+                    stats.matched += 1
+                    yield record
+                position = block.find(raw_needle, line_end, end)
+            lineno += block_lines
+    if carry:  # the file does not end with a newline
+        raw_line = b"".join(carry)
+        lineno += 1
+        stats.lines += 1
+        if raw_needle is None or raw_needle in raw_line:
+            record = parse(_text(raw_line), path, lineno, complete=False)
+            if record is not None and (match_all or matches(record)):
+                stats.matched += 1
+                yield record
+
+
+def _file_entry(log_file: LogFile, skipped: Optional[str] = None) -> Dict[str, Any]:
+    entry = {
+        "path": log_file.path,
+        "rotated_at": log_file.rotated_at,
+        "compressed": log_file.compressed,
+        "lines": 0,
+        "bytes": 0,
+    }  # type: Dict[str, Any]
+    if skipped:
+        entry["skipped"] = skipped
+    return entry
+
+
+def _same_file(path: str, file_stat: os.stat_result) -> bool:
+    try:
+        other = os.stat(path)
+    except OSError:
+        return False
+    return (other.st_dev, other.st_ino) == (file_stat.st_dev, file_stat.st_ino)
+
+
+class AuditLogReader:
+    """Reads one host's audit log and its backups, oldest first, through one EventFilter."""
+
+    def __init__(
+        self, path: str = DEFAULT_LOG_PATH, rotated: bool = True, event_filter: Optional[EventFilter] = None
+    ) -> None:
+        if path == "-":
+            raise AuditLogError(
+                "--audit-log-path=- sends audit events to kube-apiserver's standard output, not to a file: "
+                "read them with 'crictl logs' or 'kubectl logs' instead"
+            )
+        self.path = path
+        self.rotated = rotated
+        self.event_filter = event_filter or EventFilter()
+        self.stats = ScanStats()
+        self.current_missing = False
+
+    def records(self) -> Iterator[AuditRecord]:
+        """All matching records, file after file: the backups oldest first, then the current file.
+
+        The current file is opened before the directory is listed: if lumberjack rotates it in between, the
+        renamed file is recognised by its inode and read once, as the current file it was when opened.
+        """
+        current = self._open_current()
+        try:
+            backups = find_backups(self.path) if self.rotated else []
+            if current is not None and backups:
+                current_stat = os.fstat(current.fileno())
+                backups = [backup for backup in backups if not _same_file(backup.path, current_stat)]
+            if current is None and not backups:
+                raise AuditLogMissing(
+                    f"{self.path} does not exist{'' if self.rotated else ' (backups not looked for)'}: auditing "
+                    "looks disabled on this host (kube-apiserver runs without --audit-log-path, or writes "
+                    "elsewhere: set 'path' to its --audit-log-path)"
+                )
+            since = self.event_filter.since
+            for backup in backups:
+                if since is not None and str(backup.rotated_at) < since:
+                    # Every event in a backup was written before the backup's rotation time.
+                    self.stats.files.append(_file_entry(backup, skipped="rotated before 'since'"))
+                    continue
+                yield from self._scan_backup(backup)
+            if current is not None:
+                entry = _file_entry(LogFile(self.path, None, False))
+                self.stats.files.append(entry)
+                yield from self._scan(current, entry)
+        finally:
+            if current is not None:
+                current.close()
+
+    def _open_current(self) -> Any:
+        try:
+            if not stat.S_ISREG(os.stat(self.path).st_mode):
+                raise AuditLogError(f"{self.path} is not a regular file")
+            return open(self.path, "rb")
+        except FileNotFoundError:
+            self.current_missing = True
+            return None
+        except PermissionError as exc:
+            raise AuditLogError(f"cannot read {self.path}: {exc.strerror} (it is root's: use become)") from exc
+        except OSError as exc:
+            raise AuditLogError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+
+    def _scan_backup(self, backup: LogFile) -> Iterator[AuditRecord]:
+        entry = _file_entry(backup)
+        self.stats.files.append(entry)
+        try:
+            stream = open(backup.path, "rb")  # noqa: SIM115 (closed below)
+        except FileNotFoundError:
+            # lumberjack compressed it (x.log became x.log.gz) or deleted it (maxage, maxbackup) since the listing.
+            try:
+                stream = open(backup.path + ".gz", "rb")  # noqa: SIM115 (closed below)
+            except FileNotFoundError:
+                entry["skipped"] = "removed by log rotation while reading"
+                return
+            entry.update(path=backup.path + ".gz", compressed=True)
+        except OSError as exc:
+            entry["error"] = f"cannot read: {exc.strerror or exc}"
+            self.stats.problem("unreadable_files", backup.path, None, entry["error"])
+            return
+        try:
+            yield from self._scan(_Gunzip(stream) if entry["compressed"] else stream, entry)
+        finally:
+            stream.close()
+
+    def _scan(self, stream: Any, entry: Dict[str, Any]) -> Iterator[AuditRecord]:
+        stats = self.stats
+        lines_before, bytes_before, unreadable_before = stats.lines, stats.bytes, stats.unreadable_files
+        try:
+            yield from scan_stream(stream, entry["path"], self.event_filter, stats)
+        except OSError as exc:  # a read error of the disk itself: keep what was read, report the file
+            stats.problem("unreadable_files", entry["path"], None, f"read error: {exc.strerror or exc}")
+        entry["lines"] = stats.lines - lines_before
+        entry["bytes"] = stats.bytes - bytes_before
+        if stats.unreadable_files > unreadable_before:
+            entry["error"] = next(
+                (p["reason"] for p in reversed(stats.problems) if p["kind"] == "unreadable_files"), "unreadable"
+            )
+
+
+# --- results -------------------------------------------------------------------------------------------------
+
+
+def count_records(records: Iterable[AuditRecord]) -> Dict[str, Dict[str, int]]:
+    """Counts by user, verb, resource and code, each sorted by count (highest first), then by name."""
+    counters = {dimension: Counter() for dimension in COUNT_DIMENSIONS}  # type: Dict[str, Counter]
+    for record in records:
+        counters["user"][record.username if record.username is not None else NO_VALUE] += 1
+        counters["verb"][record.verb if record.verb is not None else NO_VALUE] += 1
+        counters["resource"][record.resource_label()] += 1
+        counters["code"][str(record.code) if record.code is not None else NO_VALUE] += 1
+    return {
+        dimension: dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
+        for dimension, counter in counters.items()
+    }
+
+
+def newest(records: Iterable[AuditRecord], limit: int) -> List[AuditRecord]:
+    """The ``limit`` newest records by stageTimestamp (all of them when limit is 0), oldest first.
+
+    A log is written in roughly, not strictly, time order (requests finish out of order), so this keeps a
+    bounded min-heap on (stageTimestamp, arrival) rather than the tail of the file.
+    """
+    if limit <= 0:
+        collected = list(records)
+        collected.sort(key=lambda record: record.time_key)  # stable: equal times stay in file order
+        return collected
+    heap = []  # type: List[Tuple[str, int, AuditRecord]]
+    for arrival, record in enumerate(records):
+        key = record.time_key
+        if len(heap) < limit:
+            heapq.heappush(heap, (key, arrival, record))
+        elif key >= heap[0][0]:  # a later arrival with the same time is the newer one
+            heapq.heapreplace(heap, (key, arrival, record))
+    heap.sort()
+    return [item[2] for item in heap]
+
+
+class _Span:
+    """Oldest and newest stageTimestamp of the records that pass through."""
+
+    def __init__(self) -> None:
+        self.oldest = None  # type: Optional[str]
+        self.newest = None  # type: Optional[str]
+
+    def track(self, records: Iterable[AuditRecord]) -> Iterator[AuditRecord]:
+        for record in records:
+            key = record.time_key
+            if key:
+                if self.oldest is None or key < self.oldest:
+                    self.oldest = key
+                if self.newest is None or key > self.newest:
+                    self.newest = key
+            yield record
+
+
+def read_audit_log(
+    path: str = DEFAULT_LOG_PATH,
+    *,
+    event_filter: Optional[EventFilter] = None,
+    output: str = "summary",
+    limit: int = DEFAULT_LIMIT,
+    rotated: bool = True,
+    missing_ok: bool = False,
+) -> Dict[str, Any]:
+    """Read, filter and shape one host's audit log: what the audit_log_info module returns.
+
+    Raises AuditLogError, AuditLogMissing when there is no log at all and ``missing_ok`` is false.
+    """
+    if output not in OUTPUT_FORMATS:
+        raise ValueError(f"output must be one of {', '.join(OUTPUT_FORMATS)}, not {output!r}")
+    if limit < 0:
+        raise ValueError(f"limit must be 0 (no limit) or more, not {limit}")
+    reader = AuditLogReader(path, rotated=rotated, event_filter=event_filter)
+    result = {"log_found": True, "events": []}  # type: Dict[str, Any]
+    span = _Span()
+    try:
+        if output == "counts":
+            result["counts"] = count_records(span.track(reader.records()))
+        else:
+            kept = newest(span.track(reader.records()), limit)
+            if output == "summary":
+                result["events"] = [record.summary() for record in kept]
+            else:
+                result["events"] = [record.event() for record in kept]
+    except AuditLogMissing:
+        if not missing_ok:
+            raise
+        result["log_found"] = False
+        if output == "counts":
+            result["counts"] = {dimension: {} for dimension in COUNT_DIMENSIONS}
+    stats = reader.stats
+    result["stats"] = {
+        "files_read": sum(1 for entry in stats.files if "skipped" not in entry and "error" not in entry),
+        "bytes": stats.bytes,
+        "lines": stats.lines,
+        "examined": stats.examined,
+        "matched": stats.matched,
+        "returned": len(result["events"]),
+        "skipped": stats.skipped,
+        "oldest": span.oldest,
+        "newest": span.newest,
+    }
+    result["files"] = stats.files
+    result["problems"] = stats.problems
+    result["current_missing"] = reader.current_missing and result["log_found"]
+    result["msg"], result["warnings"] = describe(result, path, output, limit)
+    return result
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def describe(result: Dict[str, Any], path: str, output: str, limit: int) -> Tuple[str, List[str]]:
+    """A one-line summary of a read_audit_log result, and the warnings worth a human's attention."""
+    if not result["log_found"]:
+        return f"{path} does not exist: auditing looks disabled on this host; nothing to read", []
+    stats = result["stats"]
+    skipped = stats["skipped"]
+    msg = (
+        f"read {_plural(stats['files_read'], 'file')} ({stats['bytes'] / 1048576.0:.1f} MiB, "
+        f"{_plural(stats['lines'], 'line')}): {stats['matched']} matched"
+    )
+    if output != "counts":
+        msg += f", {stats['returned']} returned"
+    if any(skipped.values()):
+        msg += "; skipped " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in skipped.items() if n)
+    warnings = []
+    if result["current_missing"]:
+        warnings.append(f"{path} is missing but rotated backups exist: auditing may have been turned off since")
+    if skipped["legacy"]:
+        warnings.append(
+            f"{_plural(skipped['legacy'], 'line')} in the legacy text format skipped: only "
+            "--audit-log-format=json (the default) is read"
+        )
+    bad_lines = [_plural(skipped[kind], kind + " line") for kind in ("malformed", "truncated") if skipped[kind]]
+    if bad_lines:
+        warnings.append(f"{' and '.join(bad_lines)} skipped (see 'problems')")
+    if skipped["unreadable_files"]:
+        warnings.append(f"{_plural(skipped['unreadable_files'], 'file')} could not be read to the end (see 'files')")
+    if output != "counts" and limit and stats["matched"] > limit:
+        warnings.append(
+            f"{stats['matched']} events matched; returning the newest {limit} (raise 'limit', 0 for all, or narrow "
+            "the filters)"
+        )
+    return msg, warnings

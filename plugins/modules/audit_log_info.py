@@ -1,0 +1,403 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, NNF kube_audit maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: audit_log_info
+short_description: Read and filter the kube-apiserver audit log of a control-plane node
+version_added: 0.1.0
+description:
+  - Reads the audit log that kube-apiserver writes with C(--audit-log-path) on the node, together with its rotated
+    backups, filters the events on the node and returns the matches, a summary of them or counts.
+  - Backups are the files kube-apiserver's log rotation (lumberjack) leaves next to the log,
+    C(<stem>-<YYYY-MM-DDTHH-MM-SS.mmm><ext>), optionally gzip-compressed (C(.gz)). They are read oldest first,
+    by the rotation time in their names, then the current file.
+  - All filters combine (AND); a list filter matches any of its values. Times compare on C(stageTimestamp).
+  - The log is read as a stream, so memory stays flat whatever its size; an O(audit_id) or an exact O(user)
+    filter skips the lines that cannot match without parsing them, which makes looking up one event in gigabytes
+    take about as long as reading them.
+  - Bad data is counted and reported, never fatal. Lines in the legacy text format (C(--audit-log-format=legacy)),
+    malformed JSON, a last line cut short (still being written, or torn by a crash) and damaged C(.gz) backups
+    are skipped and counted in RV(stats.skipped); the first few are described in RV(problems). An event that
+    follows a torn write on the same line is still read.
+  - When neither the log nor any backup exists, the module fails with a message saying that auditing looks
+    disabled on the node, unless O(missing_ok=true), with which it returns no events and RV(log_found=false).
+  - The module changes nothing on the node and runs the same in check mode.
+author:
+  - NNF kube_audit maintainers (@NearNodeFlash)
+options:
+  path:
+    description:
+      - The audit log, as given to kube-apiserver by C(--audit-log-path) (the roles' C(kube_audit_log_path)).
+    type: path
+    default: /var/log/kubernetes/kube-apiserver-audit.log
+  rotated:
+    description:
+      - Also read the rotated backups of O(path), oldest first, before O(path) itself.
+      - With V(false), only O(path) is read.
+    type: bool
+    default: true
+  audit_id:
+    description:
+      - Keep the events of this request only (C(auditID)). One request can log one event per stage
+        (C(RequestReceived), C(ResponseStarted), C(ResponseComplete), C(Panic)).
+    type: str
+  user:
+    description:
+      - Keep the events of this user (C(user.username)), for example a service account,
+        V(system:serviceaccount:nnf-system:nnf-clientmount).
+      - A value with C(*), C(?) or C([...]) is a shell pattern, matched case-sensitively,
+        for example V(system:serviceaccount:nnf-system:*).
+    type: str
+  verbs:
+    description:
+      - Keep events with one of these verbs (C(get), C(list), C(watch), C(create), C(update), C(patch), C(delete),
+        C(deletecollection), or any other verb the apiserver logs).
+    type: list
+    elements: str
+  groups:
+    description:
+      - Keep events on resources of one of these API groups (C(objectRef.apiGroup)), for example
+        V(nnf.cray.hpe.com). V(core) or an empty string stands for the core group.
+      - Requests that are not for a resource (C(/healthz), C(/version)) never match.
+    type: list
+    elements: str
+  resources:
+    description:
+      - Keep events on one of these resources (C(objectRef.resource)), for example V(nnfstorages).
+      - V(pods) matches the subresources of pods too; V(pods/log) matches only that subresource.
+    type: list
+    elements: str
+  namespaces:
+    description:
+      - Keep events on resources in one of these namespaces (C(objectRef.namespace)). An empty string stands for
+        cluster-scoped resources.
+    type: list
+    elements: str
+  stages:
+    description:
+      - Keep events logged at one of these stages.
+    type: list
+    elements: str
+    choices: [RequestReceived, ResponseStarted, ResponseComplete, Panic]
+  levels:
+    description:
+      - Keep events logged at one of these audit levels.
+    type: list
+    elements: str
+    choices: [Metadata, Request, RequestResponse]
+  codes:
+    description:
+      - Keep events whose response has one of these HTTP status codes (C(responseStatus.code)), each a code
+        such as V(403) or a class such as V(4xx).
+    type: list
+    elements: raw
+  since:
+    description:
+      - Keep events whose C(stageTimestamp) is at or after this time.
+      - An RFC 3339 time with an offset (V(2026-11-20T10:00:00Z), V(2026-11-20T12:00:00+02:00)), a date taken as
+        midnight UTC (V(2026-11-20)), or a duration back from now on the node's clock, in C(s), C(m), C(h), C(d)
+        or C(w) units, such as V(30m), V(2h), V(1d) or V(1h30m).
+      - Backups rotated before this time are not opened (every event in a backup is older than its name says).
+    type: str
+  until:
+    description:
+      - Keep events whose C(stageTimestamp) is before this time. Same forms as O(since).
+    type: str
+  format:
+    description:
+      - V(summary) returns, per event, the six fields of the seed procedure's C(jq) summary
+        C([.auditID,.verb,.requestURI,.user.username,.responseStatus.code,.stageTimestamp]) as a dictionary with
+        the keys C(auditID), C(verb), C(requestURI), C(username), C(code) and C(stageTimestamp).
+      - V(events) returns the events as logged.
+      - V(counts) returns no events but RV(counts) of all matching events by user, verb, resource and code.
+    type: str
+    choices: [summary, events, counts]
+    default: summary
+  limit:
+    description:
+      - Return the newest O(limit) matching events (by C(stageTimestamp)), in time order. V(0) returns all of them.
+      - A warning says when more events matched; RV(stats.matched) has their number.
+      - Ignored with O(format=counts), which counts every match.
+    type: int
+    default: 1000
+  missing_ok:
+    description:
+      - When neither O(path) nor a backup exists, return no events and RV(log_found=false) instead of failing.
+    type: bool
+    default: false
+notes:
+  - Reading the log takes root on a kubeadm node, where the apiserver creates it with mode 0600, so use C(become).
+  - The O(audit_id) and exact O(user) look-ups skip the lines without the value written out verbatim. Those lines
+    are counted in RV(stats.lines) but not examined, so bad data among them is not counted in RV(stats.skipped).
+  - Only the C(json) log format is read; legacy lines are counted and skipped.
+seealso:
+  - name: Kubernetes auditing
+    description: The audit log and its events.
+    link: https://kubernetes.io/docs/tasks/debug/debug-cluster/audit/
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; it behaves the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to show.
+  platform:
+    support: full
+    platforms: posix
+    description: Reads files on the node; any POSIX system with the log.
+requirements:
+  - Python 3.8 or later on the node (standard library only)
+"""
+
+EXAMPLES = r"""
+# The seed's "quick-to-digest summary", on one master.
+- name: Summarize the newest audit events
+  nnf.kube_audit.audit_log_info:
+    limit: 50
+  become: true
+  register: audit
+
+# The seed's "extract a specific event record".
+- name: Find one request by its audit ID
+  nnf.kube_audit.audit_log_info:
+    audit_id: d1053ee5-0734-4b40-815f-3f6831f82bac
+    format: events
+  become: true
+  register: request
+
+# The seed's service-account recipe, narrowed to writes of the last two hours.
+- name: What did the clientmount daemon change lately?
+  nnf.kube_audit.audit_log_info:
+    user: system:serviceaccount:nnf-system:nnf-clientmount
+    verbs: [create, update, patch, delete]
+    since: 2h
+    format: events
+    limit: 0
+  become: true
+  register: clientmount
+
+- name: Who was refused what, this week, across all NNF service accounts?
+  nnf.kube_audit.audit_log_info:
+    user: "system:serviceaccount:nnf-*"
+    codes: [401, 403]
+    since: 1w
+    format: counts
+  become: true
+  register: refused
+
+- name: Read the current file only, on a node where auditing may be off
+  nnf.kube_audit.audit_log_info:
+    rotated: false
+    missing_ok: true
+  become: true
+  register: current
+"""
+
+RETURN = r"""
+log_found:
+  description: Whether the log or a backup of it exists. Only V(false) with O(missing_ok=true).
+  returned: always
+  type: bool
+  sample: true
+events:
+  description:
+    - The newest matching events, oldest first, at most O(limit).
+    - With O(format=summary), dictionaries with C(auditID), C(verb), C(requestURI), C(username), C(code) and
+      C(stageTimestamp); with O(format=events), the events as logged; empty with O(format=counts).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - auditID: d1053ee5-0734-4b40-815f-3f6831f82bac
+      verb: update
+      requestURI: /apis/nnf.cray.hpe.com/v1alpha2/namespaces/rabbit-node-1/nnfnodestorages/default-0/status
+      username: system:serviceaccount:nnf-system:nnf-node-manager
+      code: 200
+      stageTimestamp: "2026-11-20T10:02:03.427813Z"
+counts:
+  description:
+    - Number of matching events by C(user), C(verb), C(resource) and C(code), each highest first.
+    - Resources are spelled as kubectl spells them, C(resource[/subresource][.group]); requests that are not for
+      a resource count as C(<non-resource>), events without a response code as C(<none>).
+  returned: when O(format=counts)
+  type: dict
+  sample:
+    user: {"system:serviceaccount:nnf-system:nnf-clientmount": 812, "system:kube-controller-manager": 77}
+    verb: {get: 640, update: 201, list: 48}
+    resource: {"clientmounts.dataworkflowservices.github.io": 640, "nnfnodestorages.nnf.cray.hpe.com/status": 249}
+    code: {"200": 870, "404": 19}
+stats:
+  description: What was read and matched.
+  returned: always
+  type: dict
+  contains:
+    files_read:
+      description: Files read to the end.
+      type: int
+      sample: 3
+    bytes:
+      description: Bytes read (uncompressed).
+      type: int
+      sample: 209715200
+    lines:
+      description: Lines in the files read.
+      type: int
+      sample: 171230
+    examined:
+      description: Lines parsed (all of them, unless an O(audit_id) or O(user) look-up skipped some).
+      type: int
+      sample: 171230
+    matched:
+      description: Events that passed the filters.
+      type: int
+      sample: 889
+    returned:
+      description: Events in RV(events).
+      type: int
+      sample: 889
+    skipped:
+      description:
+        - Bad data skipped, by kind. C(legacy) lines of the legacy text format; C(malformed) lines that are not an
+          audit event in JSON; C(truncated) events cut short (the last line still being written, or a write torn
+          by a crash); C(unreadable_files) files that could not be read to the end (damaged C(.gz), I/O errors).
+      type: dict
+      sample: {legacy: 0, malformed: 1, truncated: 1, unreadable_files: 0}
+    oldest:
+      description: The C(stageTimestamp) of the oldest matching event, in UTC; null when none matched.
+      type: str
+      sample: "2026-11-20T08:00:01.102030Z"
+    newest:
+      description: The C(stageTimestamp) of the newest matching event, in UTC; null when none matched.
+      type: str
+      sample: "2026-11-20T10:02:03.427813Z"
+  sample:
+    files_read: 3
+    bytes: 209715200
+    lines: 171230
+    examined: 171230
+    matched: 889
+    returned: 889
+    skipped: {legacy: 0, malformed: 1, truncated: 1, unreadable_files: 0}
+    oldest: "2026-11-20T08:00:01.102030Z"
+    newest: "2026-11-20T10:02:03.427813Z"
+files:
+  description:
+    - The files considered, in the order read, with C(path), C(rotated_at) (UTC rotation time from the name,
+      null for the current file), C(compressed), C(lines) and C(bytes) read; C(skipped) says why a file was not
+      read (rotated before O(since), or removed by log rotation meanwhile) and C(error) why one was not read to
+      the end.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - path: /var/log/kubernetes/kube-apiserver-audit-2026-11-19T22-14-05.118.log.gz
+      rotated_at: "2026-11-19T22:14:05.118000Z"
+      compressed: true
+      lines: 0
+      bytes: 0
+      skipped: rotated before 'since'
+    - path: /var/log/kubernetes/kube-apiserver-audit.log
+      rotated_at: null
+      compressed: false
+      lines: 61204
+      bytes: 73400320
+problems:
+  description: The first bad lines and files skipped (at most 10), with C(kind), C(path), C(line) and C(reason).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - kind: truncated
+      path: /var/log/kubernetes/kube-apiserver-audit.log
+      line: 61204
+      reason: the last line is incomplete (still being written?)
+current_missing:
+  description: Whether O(path) is missing while backups exist (auditing may have been turned off since).
+  returned: always
+  type: bool
+  sample: false
+msg:
+  description: A one-line account of the read.
+  returned: always
+  type: str
+  sample: "read 3 files (200.0 MiB, 171230 lines): 889 matched, 889 returned; skipped 1 truncated"
+"""
+
+import socket
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_log
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", default=audit_log.DEFAULT_LOG_PATH),
+            rotated=dict(type="bool", default=True),
+            audit_id=dict(type="str"),
+            user=dict(type="str"),
+            verbs=dict(type="list", elements="str"),
+            groups=dict(type="list", elements="str"),
+            resources=dict(type="list", elements="str"),
+            namespaces=dict(type="list", elements="str"),
+            stages=dict(type="list", elements="str", choices=list(audit_log.STAGES)),
+            levels=dict(type="list", elements="str", choices=list(audit_log.LEVELS)),
+            codes=dict(type="list", elements="raw"),
+            since=dict(type="str"),
+            until=dict(type="str"),
+            format=dict(type="str", choices=list(audit_log.OUTPUT_FORMATS), default="summary"),
+            limit=dict(type="int", default=audit_log.DEFAULT_LIMIT),
+            missing_ok=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params["limit"] < 0:
+        module.fail_json(msg=f"limit must be 0 (all matches) or more, not {params['limit']}")
+    try:
+        event_filter = audit_log.EventFilter(
+            audit_id=params["audit_id"],
+            user=params["user"],
+            verbs=params["verbs"],
+            groups=params["groups"],
+            resources=params["resources"],
+            namespaces=params["namespaces"],
+            stages=params["stages"],
+            levels=params["levels"],
+            codes=params["codes"],
+            since=params["since"],
+            until=params["until"],
+        )
+    except ValueError as exc:
+        module.fail_json(msg=f"Invalid filter: {exc}")
+
+    try:
+        result = audit_log.read_audit_log(
+            params["path"],
+            event_filter=event_filter,
+            output=params["format"],
+            limit=params["limit"],
+            rotated=params["rotated"],
+            missing_ok=params["missing_ok"],
+        )
+    except audit_log.AuditLogMissing as exc:
+        module.fail_json(msg=f"{socket.gethostname()}: {exc}", log_found=False)
+    except audit_log.AuditLogError as exc:
+        module.fail_json(msg=f"{socket.gethostname()}: {exc}", log_found=True)
+
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

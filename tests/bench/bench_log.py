@@ -1,0 +1,257 @@
+# Copyright: (c) 2026, NNF kube_audit maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Benchmark the audit log reader against jq on a generated log, in one run.
+
+    python tests/bench/bench_log.py --size 1G [--repeat 2] [--strict]
+    python tests/bench/bench_log.py --clean
+
+Generates a realistic audit.k8s.io/v1 log of the given size under .tmp/bench/<size>/ (kept and reused; --clean
+deletes it), checks on a sample that our output equals jq's, then times each scenario against the jq command of
+the seed procedure, both reading the same file from the page cache and writing to /dev/null:
+
+* one event by auditID: ``jq -c 'select(.auditID=="...")'`` (target: 10x faster);
+* the seed's summary of every event: ``jq -c '[.auditID,.verb,...]'`` (target: 1.5x faster);
+* one service account's events, the module's default read and counts, for information.
+
+Every command runs in a child process, ours and jq's in turn; wait4's rusage gives its CPU time and peak RSS
+(the bound: 100 MB for ours). The table shows wall and CPU times; the targets are judged on CPU time, which is
+the wall time these single-threaded reads would take on an idle machine, without the waits for a core that a
+shared machine adds.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+AUDIT_LOG_PY = os.path.join(REPO, "plugins", "module_utils", "audit_log.py")
+BENCH_DIR = os.path.join(REPO, ".tmp", "bench")
+JQ = shutil.which("jq") or "/usr/bin/jq"
+SUMMARY_JQ = "[.auditID,.verb,.requestURI,.user.username,.responseStatus.code,.stageTimestamp]"
+SERVICE_ACCOUNT = "system:serviceaccount:nnf-system:nnf-clientmount"
+RSS_LIMIT_MB = 100
+
+sys.path.insert(0, HERE)
+import generate_audit_log  # noqa: E402  (next to this file)
+
+# Run in a child: load audit_log.py by path (it is standard library only), do one job, print a JSON result.
+CHILD = r"""
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("audit_log", sys.argv[1])
+al = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(al)
+job, path, arg = sys.argv[2], sys.argv[3], sys.argv[4]
+if job == "summary":  # the seed's summary of every event, written like jq -c writes it
+    reader = al.AuditLogReader(path, rotated=False)
+    with open(arg, "w", encoding="utf-8") as out:
+        write = out.write
+        for record in reader.records():
+            write(record.summary_json() + "\n")
+    print(json.dumps({"matched": reader.stats.matched}))
+elif job == "audit_id":  # whole events, as jq select() prints them
+    reader = al.AuditLogReader(path, rotated=False, event_filter=al.EventFilter(audit_id=arg))
+    print(json.dumps({"matched": reader.stats.matched, "events": [r.event() for r in reader.records()]}))
+elif job == "user":
+    reader = al.AuditLogReader(path, rotated=False, event_filter=al.EventFilter(user=arg))
+    with open("/dev/null", "w", encoding="utf-8") as out:
+        for record in reader.records():
+            out.write(record.line + "\n")
+    print(json.dumps({"matched": reader.stats.matched}))
+elif job in ("module-events", "module-counts"):  # what the module does, with its default limit
+    result = al.read_audit_log(path, output=job[7:], limit=int(arg))
+    print(json.dumps({"matched": result["stats"]["matched"], "returned": result["stats"]["returned"]}))
+else:
+    raise SystemExit("unknown job " + job)
+"""
+
+
+# Every timed command is started by this small launcher, not by the benchmark itself: a child started with
+# posix_spawn or vfork inherits, in its peak RSS, the peak of the process that spawned it, and the benchmark's own
+# peak (generating, checking) would hide the children's. The launcher's own peak (a bare interpreter, some 8 MB)
+# is the floor of every figure.
+LAUNCHER = r"""
+import json, os, sys, time
+out, argv = sys.argv[1], sys.argv[2:]
+fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+started = time.perf_counter()
+pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, fd, 1)])
+_, status, usage = os.wait4(pid, 0)  # wait4, not waitpid: it returns the child's resource usage too
+seconds = time.perf_counter() - started
+code, cpu = os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
+print(json.dumps({"seconds": seconds, "cpu": cpu, "rss_kib": usage.ru_maxrss, "exit": code}))
+"""
+
+
+class Run:
+    """One timed command: wall seconds, CPU seconds (user + system) and peak RSS in MiB."""
+
+    def __init__(self, seconds, cpu, rss):
+        self.seconds, self.cpu, self.rss = seconds, cpu, rss
+
+    @staticmethod
+    def best(runs):
+        """The fastest wall and CPU times of several runs (slower ones measured the neighbours), the highest RSS."""
+        return Run(min(r.seconds for r in runs), min(r.cpu for r in runs), max(r.rss for r in runs))
+
+
+def run_child(argv, output=os.devnull):
+    """Run argv with its standard output in ``output``."""
+    completed = subprocess.run(
+        [sys.executable, "-S", "-c", LAUNCHER, output, *argv], capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0 or not completed.stdout.strip():
+        raise SystemExit(f"launcher failed: {completed.stderr[-2000:]}")
+    result = json.loads(completed.stdout)
+    if result["exit"] != 0:
+        raise SystemExit(f"{' '.join(argv[:3])}... exited with {result['exit']}: {completed.stderr[-2000:]}")
+    return Run(result["seconds"], result["cpu"], result["rss_kib"] / 1024.0)
+
+
+def ours(job, path, arg, output=os.devnull):
+    return run_child([sys.executable, "-c", CHILD, AUDIT_LOG_PY, job, path, str(arg)], output)
+
+
+def jq(program, path, output=os.devnull):
+    return run_child([JQ, "-c", program, path], output)
+
+
+def prepare(size_text):
+    size = generate_audit_log.parse_size(size_text)
+    directory = os.path.join(BENCH_DIR, size_text)
+    path = os.path.join(directory, "kube-apiserver-audit.log")
+    meta_path = os.path.join(directory, "meta.json")
+    if os.path.exists(path) and os.path.exists(meta_path):
+        with open(meta_path, encoding="utf-8") as handle:
+            meta = json.load(handle)
+        if meta.get("bytes") == os.path.getsize(path):
+            print(f"reusing {path} ({meta['events']} events, {meta['bytes'] / 2**20:.0f} MiB)")
+            return path, meta
+    print(f"generating {path} ({size_text})...", flush=True)
+    started = time.perf_counter()
+    meta = generate_audit_log.write_log(path, size)
+    with open(meta_path, "w", encoding="utf-8") as handle:
+        json.dump(meta, handle)
+    print(f"  {meta['events']} events in {time.perf_counter() - started:.0f} s")
+    return path, meta
+
+
+def warm(path):
+    """Read the file once so that every timed reader finds it in the page cache."""
+    with open(path, "rb") as handle:
+        while handle.read(16 << 20):
+            pass
+
+
+def check_equal_output(path, sample_lines):
+    """Our summary and our auditID look-up must equal jq's on a sample of the log."""
+    directory = os.path.dirname(path)
+    sample, mine_out, jq_out = (os.path.join(directory, name) for name in ("sample.log", "sample.ours", "sample.jq"))
+    with open(path, "rb") as source, open(sample, "wb") as target:
+        for _line in range(sample_lines):
+            target.write(source.readline())
+
+    def load(name):
+        with open(name, encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle]
+
+    ours("summary", sample, mine_out)
+    jq(SUMMARY_JQ, sample, jq_out)
+    mine, theirs = load(mine_out), load(jq_out)
+    if mine != theirs or len(mine) != sample_lines:
+        first = next((n for n, (a, b) in enumerate(zip(mine, theirs)) if a != b), min(len(mine), len(theirs)))
+        raise SystemExit(f"our summary differs from jq's at sample line {first + 1}")
+    wanted = load(sample)[sample_lines // 2]["auditID"]
+    ours("audit_id", sample, wanted, mine_out)
+    jq(f'select(.auditID=="{wanted}")', sample, jq_out)
+    found = load(mine_out)[0]["events"]
+    if not found or found != load(jq_out):
+        raise SystemExit("our auditID look-up differs from jq's")
+    for name in (sample, mine_out, jq_out):
+        os.remove(name)
+    print(f"output check: the summary and the auditID look-up equal jq's on the first {sample_lines} lines")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="1G", help="log size: 1G (default), 200M, 64M...")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per command, the fastest counts (default 1)")
+    parser.add_argument("--sample-lines", type=int, default=20000, help="lines compared with jq (default 20000)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--clean", action="store_true", help=f"delete {BENCH_DIR} and exit")
+    args = parser.parse_args(argv)
+    if args.clean:
+        shutil.rmtree(BENCH_DIR, ignore_errors=True)
+        print(f"removed {BENCH_DIR}")
+        return 0
+    if not os.path.exists(JQ):
+        raise SystemExit("jq is needed: apt-get install jq")
+
+    path, meta = prepare(args.size)
+    warm(path)
+    check_equal_output(path, args.sample_lines)
+    wanted = meta["sample_ids"][len(meta["sample_ids"]) // 2]  # an event in the middle of the file
+    jq_version = subprocess.run([JQ, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    python = sys.version.split()[0]
+    print(f"timing on {meta['events']} events, {meta['bytes'] / 2**20:.0f} MiB; {jq_version}; Python {python}")
+
+    # Each scenario alternates ours and jq, so that both meet the same neighbours on this shared machine.
+    rows = []  # (scenario, our Run, jq Run or None, target ratio or None)
+    scenarios = [
+        ("one event by auditID", ("audit_id", wanted), f'select(.auditID=="{wanted}")', 10.0),
+        ("summary of all events", ("summary", os.devnull), SUMMARY_JQ, 1.5),
+        ("one service account", ("user", SERVICE_ACCOUNT), f'select(.user.username=="{SERVICE_ACCOUNT}")', None),
+        ("module read, newest 1000 events", ("module-events", 1000), None, None),
+        ("module counts", ("module-counts", 0), None, None),
+    ]
+    found = os.path.join(os.path.dirname(path), "found.json")
+    for name, (job, arg), program, target in scenarios:
+        mine_runs, jq_runs = [], []
+        for _round in range(args.repeat):
+            mine_runs.append(ours(job, path, arg, found))
+            if program:
+                jq_runs.append(jq(program, path))
+        if job == "audit_id":
+            with open(found, encoding="utf-8") as handle:
+                if not json.load(handle)["events"]:
+                    raise SystemExit(f"auditID {wanted} not found")
+        mine, theirs = Run.best(mine_runs), Run.best(jq_runs) if jq_runs else None
+        rows.append((name, mine, theirs, target))
+        print(f"  {name}: ours {mine.seconds:.2f} s" + (f", jq {theirs.seconds:.2f} s" if theirs else ""), flush=True)
+    os.remove(found)
+
+    # The verdict is on CPU time: on an idle machine it is the wall time of these single-threaded, page-cached
+    # reads, and on a shared one it does not count the time spent waiting for a core.
+    missed = []
+    header = (
+        f"{'scenario':32} {'ours':>8} {'jq':>8} {'ratio':>6}   {'ours cpu':>8} {'jq cpu':>8} {'ratio':>6}"
+        f" {'target':>6}  {'peak RSS ours/jq':>16}"
+    )
+    print()
+    print(header)
+    print("-" * len(header))
+    for name, mine, theirs, target in rows:
+        if theirs:
+            wall = f"{theirs.seconds:6.2f} s {theirs.seconds / mine.seconds:5.1f}x"
+            cpu = f"{theirs.cpu:6.2f} s {theirs.cpu / mine.cpu:5.1f}x"
+            rss = f"{mine.rss:6.0f} / {theirs.rss:.0f} MB"
+        else:
+            wall, cpu, rss = f"{'-':>8} {'-':>6}", f"{'-':>8} {'-':>6}", f"{mine.rss:6.0f} MB"
+        goal = f">={target:g}x" if target else "-"
+        print(f"{name:32} {mine.seconds:6.2f} s {wall}   {mine.cpu:6.2f} s {cpu} {goal:>6}  {rss:>16}")
+        if target and theirs.cpu / mine.cpu < target:
+            missed.append(f"{name}: {theirs.cpu / mine.cpu:.2f}x in CPU time, target {target:g}x")
+        if mine.rss >= RSS_LIMIT_MB:
+            missed.append(f"{name}: peak RSS {mine.rss:.0f} MB, bound {RSS_LIMIT_MB} MB")
+    print()
+    print("MISSED: " + "; ".join(missed) if missed else f"all targets met; peak RSS of ours under {RSS_LIMIT_MB} MB")
+    return 1 if missed and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
