@@ -13,8 +13,9 @@ COLLECTIONS := $(TMP)/collections
 COLL_LINK   := $(COLLECTIONS)/ansible_collections/nnf/kube_audit
 # ansible-test needs the collection at a real ansible_collections/nnf/kube_audit path: a copy.
 SANITY_ROOT := $(TMP)/sanity/ansible_collections/nnf/kube_audit
-APT_PACKAGES := openssh-server openssl iproute2 jq shellcheck util-linux
-SCENARIOS   ?= $(sort $(filter-out shared,$(notdir $(wildcard molecule/*))))
+APT_PACKAGES := openssh-server openssl jq shellcheck util-linux
+# default first: it is the main flow; then the rest alphabetically.
+SCENARIOS   ?= default $(sort $(filter-out default,$(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))))
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)

@@ -1420,15 +1420,23 @@ def _fsync_directory(directory: str) -> None:
         os.close(descriptor)
 
 
-def write_file_atomically(path: str, data: bytes) -> None:
-    """Replace the file at ``path`` with ``data`` in one rename, keeping mode, owner and SELinux context.
+def write_file_atomically(
+    path: str, data: bytes, mode: Optional[int] = None, owner: Optional[Tuple[int, int]] = None
+) -> None:
+    """Replace (or create) the file at ``path`` with ``data`` in one rename.
 
-    The temporary file lives in the same directory (rename is atomic only within a file system) and
-    its name starts with '.', which the kubelet ignores, so it never sees a half-written manifest.
-    A symlink at ``path`` is kept; the file it points to is replaced.
+    ``mode`` and ``owner`` (uid, gid) are set when given; otherwise an existing file's are kept, as is its
+    SELinux context. The temporary file lives in the same directory (rename is atomic only within a file
+    system) and its name starts with '.', which the kubelet ignores, so it never sees a half-written
+    manifest. A symlink at ``path`` is kept; the file it points to is replaced.
     """
     target = os.path.realpath(path)
-    info = os.stat(target)
+    try:
+        info: Optional[os.stat_result] = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    if info is None and mode is None:
+        raise ValueError(f"{path} does not exist: a mode is needed to create it")
     directory = os.path.dirname(target)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
     try:
@@ -1436,12 +1444,16 @@ def write_file_atomically(path: str, data: bytes) -> None:
             view = memoryview(data)
             while view:
                 view = view[os.write(descriptor, view) :]
-            os.fchmod(descriptor, stat.S_IMODE(info.st_mode))
-            _keep_owner(descriptor, info, path)
+            os.fchmod(descriptor, mode if mode is not None else stat.S_IMODE(info.st_mode))
+            if owner is not None:
+                os.fchown(descriptor, *owner)
+            elif info is not None:
+                _keep_owner(descriptor, info, path)
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
-        copy_selinux_context(target, temporary)
+        if info is not None:
+            copy_selinux_context(target, temporary)
         os.rename(temporary, target)
     except BaseException:
         if os.path.lexists(temporary):
@@ -1633,6 +1645,40 @@ def apply_manifest_update(
             moved = ", ".join(f"{move['from']} -> {move['to']}" for move in done)
             message += f" (stray files already moved: {moved})"
         raise ManifestError(message, partial=result) from exc
+    return result
+
+
+def restore_manifest(*, path: str, backup_file: str, check_mode: bool = False) -> Dict[str, Any]:
+    """Put the bytes of ``backup_file`` back at ``path``: the rollback of a change this module made.
+
+    The manifest is replaced the same way an edit writes it (a dot-file the kubelet ignores, then a rename,
+    keeping mode, owner and SELinux context), never through a temporary file the kubelet would read as a pod.
+    Nothing else in the manifests directory is touched. Unchanged when the bytes are already there.
+    """
+    manifests_dir = os.path.dirname(os.path.abspath(path))
+    check_outside_manifests_dir(backup_file, manifests_dir, "restore_from")
+    backup, backup_text, _backup_info = read_manifest(backup_file)
+    current, current_text, _info = read_manifest(path)
+    result: Dict[str, Any] = {
+        "changed": backup != current,
+        "manifest_changed": backup != current,
+        "path": path,
+        "restored_from": backup_file,
+        "backup_file": None,
+        "stray_dir": None,
+        "stray_files": [],
+        "changes": [f"restored from {backup_file}"] if backup != current else [],
+        "checksum_before": sha256_hex(current),
+        "checksum_after": sha256_hex(backup),
+        "warnings": [],
+        "before": current_text,
+        "after": backup_text,
+    }
+    if result["changed"] and not check_mode:
+        try:
+            write_file_atomically(path, backup)
+        except OSError as exc:
+            raise ManifestError(f"{exc.filename or path}: {exc.strerror or exc}") from exc
     return result
 
 

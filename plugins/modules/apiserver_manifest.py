@@ -141,6 +141,16 @@ options:
       - Defaults to C(stray-manifests) inside O(backup_dir).
       - Refused when inside the manifests directory (symlinks resolved).
     type: path
+  restore_from:
+    description:
+      - Put this file's bytes back at O(path) instead of editing it, for example the RV(backup_file) of an
+        earlier run, to roll a change back byte for byte.
+      - The manifest is replaced the way an edit replaces it (a dot-file in the manifests directory, then a
+        rename), never through a temporary file the kubelet would read as a pod. No other file is touched
+        and stray files are not cleaned.
+      - Refused when inside the manifests directory. Mutually exclusive with the options that edit.
+    type: path
+    version_added: 0.1.0
 notes:
   - Supports check mode and diff mode. The diff shows the manifest change and lists the stray files moved.
   - The kubelet restarts the pod when the manifest changes. Waiting for it to come back is up to the caller.
@@ -197,6 +207,10 @@ EXAMPLES = r"""
 - name: Only clear leftovers out of the manifests directory
   nnf.kube_audit.apiserver_manifest:
     stray_dir: /root/stray-manifests
+
+- name: Roll the manifest back to the bytes backed up by an earlier run
+  nnf.kube_audit.apiserver_manifest:
+    restore_from: "{{ manifest_result.backup_file }}"
 """
 
 RETURN = r"""
@@ -216,6 +230,11 @@ diff:
 backup_file:
   description: Where the original manifest was stored, when O(backup) was set and the manifest changed.
   returned: success
+  type: str
+  sample: /etc/kubernetes/backup/kube-apiserver.yaml.2024-05-28T13-39-50.342694
+restored_from:
+  description: The file whose bytes were put back, with O(restore_from).
+  returned: when O(restore_from) is set
   type: str
   sample: /etc/kubernetes/backup/kube-apiserver.yaml.2024-05-28T13-39-50.342694
 manifest_changed:
@@ -344,8 +363,11 @@ from ansible_collections.nnf.kube_audit.plugins.module_utils.static_pod import (
     ManifestError,
     apply_manifest_update,
     build_diff,
+    restore_manifest,
 )
 
+# What restore_from replaces: it puts bytes back instead of editing.
+_EDIT_OPTIONS = ("args", "remove_args", "mounts", "remove_mounts", "annotations")
 # Bulky or internal result keys that go into the diff, not into the registered result.
 _INTERNAL_KEYS = ("before", "after", "warnings", "path")
 
@@ -374,7 +396,9 @@ def main():
             backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
             clean_stray=dict(type="bool", default=True),
             stray_dir=dict(type="path"),
+            restore_from=dict(type="path"),
         ),
+        mutually_exclusive=[("restore_from", edit) for edit in _EDIT_OPTIONS],
         supports_check_mode=True,
     )
     if not HAS_RUAMEL_YAML:
@@ -382,20 +406,25 @@ def main():
 
     params = module.params
     try:
-        result = apply_manifest_update(
-            path=params["path"],
-            container=params["container"],
-            args=params["args"],
-            remove_args=params["remove_args"],
-            mounts=params["mounts"],
-            remove_mounts=params["remove_mounts"],
-            annotations=params["annotations"],
-            backup=params["backup"],
-            backup_dir=params["backup_dir"],
-            clean_stray=params["clean_stray"],
-            stray_dir=params["stray_dir"],
-            check_mode=module.check_mode,
-        )
+        if params["restore_from"]:
+            result = restore_manifest(
+                path=params["path"], backup_file=params["restore_from"], check_mode=module.check_mode
+            )
+        else:
+            result = apply_manifest_update(
+                path=params["path"],
+                container=params["container"],
+                args=params["args"],
+                remove_args=params["remove_args"],
+                mounts=params["mounts"],
+                remove_mounts=params["remove_mounts"],
+                annotations=params["annotations"],
+                backup=params["backup"],
+                backup_dir=params["backup_dir"],
+                clean_stray=params["clean_stray"],
+                stray_dir=params["stray_dir"],
+                check_mode=module.check_mode,
+            )
     except ManifestError as exc:
         partial = {key: value for key, value in exc.partial.items() if key not in _INTERNAL_KEYS}
         # Files already moved are a change even though the run failed.

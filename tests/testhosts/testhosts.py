@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Test masters without Docker: ``testhosts.py up|down|status|inventory|ssh`` (run as root, with the project venv).
 
 Each test master is a set of namespaces (mount, UTS, PID) with its own hostname, private /etc, /root, /var, /usr
@@ -680,7 +680,7 @@ def ssh(args: argparse.Namespace) -> int:
 
 
 def parse_arguments(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="testhosts", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="testhosts", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument(
         "--run-dir",
         default=os.environ.get("TESTHOSTS_RUN_DIR", DEFAULT_RUN_DIR),

@@ -397,7 +397,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 + (path.lstrip("/").split("/")[0] + " check failed\n"),
             )
         if path == "/version":
-            major, _, rest = state.version.lstrip("v").partition(".")
+            major, _dot, rest = state.version.lstrip("v").partition(".")
             return 200, {
                 "major": major,
                 "minor": rest.split(".")[0],
@@ -436,7 +436,7 @@ def listen_address(values: Dict[str, str]) -> Tuple[str, int]:
     """Where to listen: the readiness probe's host:port (from the kubelet stand-in), else the flags'."""
     given = os.environ.get(ENV_LISTEN)
     if given:
-        host, _, port = given.rpartition(":")
+        host, _colon, port = given.rpartition(":")
         return host.strip("[]"), int(port)
     port = flags.parse_go_int(values.get("secure-port", "6443"))
     bind = values.get("bind-address", "")

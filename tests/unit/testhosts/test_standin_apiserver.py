@@ -280,7 +280,7 @@ def test_the_log_rotates_at_maxsize_and_keeps_maxbackup(apiserver):
     ]
     (server.knobs / "audit-log-megabyte").write_text("2000\n")  # "1 MB" = 2000 bytes: a few events per file
     server.start()
-    for _ in range(20):
+    for _attempt in range(20):
         server.request("GET", NNF_PATH, user="dave")
     names = sorted(os.listdir(server.log.parent))
     assert names[-1] == "audit.log"

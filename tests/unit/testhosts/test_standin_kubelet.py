@@ -189,7 +189,7 @@ def test_an_annotation_change_alone_restarts_it_and_formatting_alone_does_not(no
     first = node.ready()["apiserver"]
     reformatted = "# reformatted by hand\n" + text.replace("  - command:", "  - command:   # flags")
     node.write("kube-apiserver.yaml", reformatted)
-    for _ in range(5):
+    for _attempt in range(5):
         node.kubelet.sync()
     assert node.status()["apiserver"]["uid"] == first["uid"]
     assert node.events("Killing") == []
@@ -252,7 +252,7 @@ def test_cleaning_strays_after_writing_the_manifest_stops_the_apiserver_until_th
     node.hold_list()
     node.write("kube-apiserver.yaml", node.manifest(["--profiling=false"]))
     move_strays(node)  # the moved .yaml-orig last decoded to kube-system/kube-apiserver: that pod is deleted
-    for _ in range(10):
+    for _attempt in range(10):
         node.kubelet.sync()
     assert node.status()["apiserver"] is None
     node.list_now()

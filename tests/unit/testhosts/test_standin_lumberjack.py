@@ -138,7 +138,7 @@ def test_rotation_continues_an_existing_file_and_rotates_when_it_would_overflow(
 def test_compressed_backups_replace_the_plain_ones(tmp_path):
     path = tmp_path / "audit.log"
     log = lumberjack.RotatingLog(str(path), max_size_mb=1, compress=True, megabyte=10, clock=Clock(WHEN))
-    for _ in range(3):
+    for _attempt in range(3):
         log.write(b"0123456789")
     log.close()
     names = sorted(os.listdir(tmp_path))

@@ -83,7 +83,7 @@ def test_fixture_policies_are_valid(path):
 
 
 def test_nnf_deploy_policy_is_decoded_field_by_field():
-    policy, _ = ap.load_policy((TESTS / "fixtures" / "policies" / "nnf-deploy-audit-policy.yaml").read_text())
+    policy, _warnings = ap.load_policy((TESTS / "fixtures" / "policies" / "nnf-deploy-audit-policy.yaml").read_text())
     writes = ["create", "patch", "update", "delete", "deletecollection"]
     assert policy["rules"] == [
         {
@@ -150,7 +150,7 @@ def test_unknown_fields_are_a_warning_with_their_paths():
 
 
 def test_unknown_fields_are_reported_in_sorted_key_order_because_yaml_becomes_json_first():
-    _, warnings = ap.load_policy(HEAD + "zeta: 1\nrules:\n- verb: get\n  level: Metadata\nalpha: 2\n")
+    _policy, warnings = ap.load_policy(HEAD + "zeta: 1\nrules:\n- verb: get\n  level: Metadata\nalpha: 2\n")
     assert warnings == [LENIENT + 'unknown field "alpha", unknown field "rules[0].verb", unknown field "zeta"']
 
 
@@ -178,7 +178,7 @@ def test_duplicate_yaml_keys_are_a_warning_and_the_last_one_wins():
 
 
 def test_yaml_duplicates_come_before_unknown_fields():
-    _, warnings = ap.load_policy(HEAD + "rules:\n- level: Metadata\n  level: Request\n  foo: 1\n")
+    _policy, warnings = ap.load_policy(HEAD + "rules:\n- level: Metadata\n  level: Request\n  foo: 1\n")
     assert warnings == [
         LENIENT + 'yaml: unmarshal errors:\n  line 5: key "level" already set in map, unknown field "rules[0].foo"'
     ]
@@ -279,7 +279,7 @@ def test_tabs_that_go_yaml_refuses(text, message):
 
 
 def test_plain_scalars_as_go_yaml_scans_them():
-    policy, _ = ap.load_policy(
+    policy, _warnings = ap.load_policy(
         HEAD + "rules:\n- level: None\n  users: [a:b, 'c', d:, e\tf]\n  verbs: [get\n    , list]\n"
     )
     assert policy["rules"][0]["users"] == ["a:b", "c", "d:", "e\tf"]
@@ -381,7 +381,7 @@ def test_yaml_1_1_booleans_where_a_boolean_is_wanted():
 
 
 def test_null_fields_are_empty():
-    policy, _ = ap.load_policy(HEAD + "rules:\n- level: Metadata\n  verbs: ~\n  users: null\n")
+    policy, _warnings = ap.load_policy(HEAD + "rules:\n- level: Metadata\n  verbs: ~\n  users: null\n")
     assert policy["rules"] == [{"level": "Metadata", "verbs": None, "users": None}]
     assert ap.evaluate(policy, {"verb": "get", "user": {"name": "x"}})[0] == "Metadata"
     assert load_error(HEAD + "rules:\n- level: Metadata\n- ~\n").message == "rules[1].level: Required value"

@@ -138,6 +138,43 @@ def test_disable_restores_the_original_bytes(node):
     assert not any(name.startswith("audit-") for name in result["args"])
 
 
+def test_restore_from_puts_the_backup_back_byte_for_byte_and_nothing_else(node):
+    enabled = run_module(node, backup=True, **ENABLE)
+    (node.manifests / "kube-apiserver.yaml.bak").write_text(NNF)  # a stray: restore must leave it alone
+    os.chmod(node.manifest, 0o640)
+    listing = sorted(os.listdir(node.manifests))
+
+    checked = run_module(node, check_mode=True, diff=True, restore_from=enabled["backup_file"])
+    assert checked["changed"] is True and node.manifest.read_text() == NNF_PATCHED
+    assert checked["diff"][0]["before"] == NNF_PATCHED and checked["diff"][0]["after"] == NNF
+
+    restored = run_module(node, restore_from=enabled["backup_file"])
+    assert not restored.get("failed"), restored
+    assert restored["changed"] is True
+    assert restored["restored_from"] == enabled["backup_file"]
+    assert node.manifest.read_bytes() == NNF.encode()
+    assert os.stat(node.manifest).st_mode & 0o777 == 0o640  # the manifest's mode is kept
+    assert sorted(os.listdir(node.manifests)) == listing  # no temporary file left, the stray untouched
+    assert restored["checksum_after"] == sha256(node.manifest)
+
+    again = run_module(node, restore_from=enabled["backup_file"])
+    assert again["changed"] is False
+
+
+def test_restore_from_refuses_edits_and_files_inside_the_manifests_directory(node):
+    mixed = run_module(node, restore_from=str(node.root / "backup.yaml"), **DISABLE)
+    assert mixed["failed"] and "mutually exclusive" in mixed["msg"]
+
+    inside = node.manifests / "kube-apiserver.yaml.orig"
+    inside.write_text(NNF_PATCHED)
+    refused = run_module(node, restore_from=str(inside))
+    assert refused["failed"] and "inside the manifests directory" in refused["msg"]
+    assert node.manifest.read_text() == NNF
+
+    missing = run_module(node, restore_from=str(node.root / "nope.yaml"))
+    assert missing["failed"] and f"{node.root}/nope.yaml does not exist" in missing["msg"]
+
+
 def test_stray_files_move_even_without_a_manifest_change(node):
     (node.manifests / "kube-apiserver.yaml.12345.2024-05-28@13:39:50~").write_text(NNF)
     result = run_module(node, stray_dir=str(node.root / "strays"))

@@ -1,0 +1,373 @@
+"""The audit report end to end: what side_effect sent to three masters comes back merged, in order, and nothing else.
+
+Runs on the controller after side_effect. The ground truth is twofold: ``sent-requests.jsonl`` (what side_effect
+sent, in order, with the Audit-Id each master answered) and each master's audit log, read on the master. The
+report is ``ansible-playbook nnf.kube_audit.audit_report -i <molecule's inventory> ...`` run as a user runs it, in
+a working directory of its own where the report files land. The README's commands are taken from README.md itself,
+so an example that stops working, or a new one without a check here, fails this scenario.
+"""
+
+import json
+import os
+import re
+import shlex
+import stat
+import subprocess
+import sys
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import testinfra
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+AUDIT_LOG = "/var/log/kubernetes/kube-apiserver-audit.log"
+AUDITED = ("master-1", "master-2", "master-3")
+UNAUDITED = "master-4"  # group new_masters: auditing never enabled there
+WITH_UNAUDITED = "kube_audit_hosts=kube_control_plane:new_masters"
+CLIENTMOUNT = "system:serviceaccount:nnf-system:nnf-clientmount"
+NNF_SYSTEM_ACCOUNTS = "system:serviceaccount:nnf-system:"
+# The README's shell pattern form of the user filter, shown next to its service-account command.
+README_USER_PATTERN = f"-e 'kube_audit_report_user={NNF_SYSTEM_ACCOUNTS}*'"
+# The README's example audit ID: its command runs with the ID of a request that was sent in its place.
+README_AUDIT_ID = "d1053ee5-0734-4b40-815f-3f6831f82bac"
+# The README commands checked here, by their -e values; README.md must show exactly these.
+README_RECIPES = {
+    "summary": [],
+    "events": ["kube_audit_report_format=events", "kube_audit_report_limit=0", "kube_audit_report_out=audit.jsonl"],
+    "audit_id": [
+        f"kube_audit_report_audit_id={README_AUDIT_ID}",
+        "kube_audit_report_format=events",
+        "kube_audit_report_out=event.jsonl",
+    ],
+    "clientmount": [f"kube_audit_report_user={CLIENTMOUNT}"],
+}
+TABLE_HEADER = ["HOST", "TIME", "USER", "VERB", "CODE", "URI"]
+# The debug task that prints the report, as the default stdout callback shows it.
+PRINTED_REPORT = re.compile(
+    r"^TASK \[nnf\.kube_audit\.kube_audit_report : Show the merged report\].*?^ok: \[[^\]]+\] => (\{.*?^\})$",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+class Run:
+    """One ansible-playbook run: return code, output and the report it printed (lines)."""
+
+    def __init__(self, argv, completed):
+        self.argv = argv
+        self.rc = completed.returncode
+        self.output = completed.stdout + completed.stderr
+        found = PRINTED_REPORT.search(completed.stdout)
+        self.printed = json.loads(found.group(1))["msg"] if found else None
+
+    def __repr__(self):
+        return f"$ {shlex.join(self.argv)}\nrc={self.rc}\n{self.output[-3000:]}"
+
+    @property
+    def rows(self):
+        """The printed table's rows, split into their six columns (no value holds a space)."""
+        assert self.printed is not None, self
+        assert self.printed[0].split() == TABLE_HEADER, self
+        return [line.split() for line in self.printed[1 : self.printed.index("")]]
+
+    def host_line(self, host):
+        return next(line for line in self.printed if line.startswith(f"{host}: "))
+
+
+@pytest.fixture(scope="module")
+def sent():
+    path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "sent-requests.jsonl")
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+@pytest.fixture(scope="module")
+def logs(pytestconfig):
+    """Each audited master's audit log, read on the master, events in file order."""
+    found = {}
+    for name in AUDITED:
+        host = testinfra.get_host(f"ansible://{name}", ansible_inventory=pytestconfig.getoption("ansible_inventory"))
+        found[name] = [json.loads(line) for line in host.file(AUDIT_LOG).content_string.splitlines()]
+    return found
+
+
+@pytest.fixture(scope="module")
+def merged(logs):
+    """What the report must give back: every logged event with its host first, oldest first."""
+    events = [dict({"host": host}, **event) for host in AUDITED for event in logs[host]]
+    return sorted(events, key=lambda event: event["stageTimestamp"])
+
+
+@pytest.fixture(scope="module")
+def readme():
+    """The README's audit_report commands (the arguments after ``-i inventory``) and code spans, from README.md."""
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    section = text[text.index("## Reading the audit log") :]
+    section = section[: section.index("\n## ")]
+    spans = [span.replace("\\|", "|") for span in re.findall(r"`([^`\n]+)`", section)]  # \| is a table's |
+    prefix = ["ansible-playbook", "nnf.kube_audit.audit_report", "-i", "inventory"]
+    commands = [shlex.split(span)[len(prefix) :] for span in spans if shlex.split(span)[: len(prefix)] == prefix]
+    return {"commands": commands, "spans": spans}
+
+
+def readme_command(readme, recipe):
+    """The README command of ``recipe`` (README_RECIPES), as README.md spells it; None if it is gone."""
+    wanted = sorted(README_RECIPES[recipe])
+    for args in readme["commands"]:
+        if args[0::2] == ["-e"] * (len(args) // 2) and sorted(args[1::2]) == wanted:
+            return args
+    return None
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """The user's working directory: ansible-playbook and jq run here, and the report files land here."""
+    return tmp_path_factory.mktemp("audit_report")
+
+
+@pytest.fixture(scope="module")
+def reports(pytestconfig, workdir, readme, sent, merged):
+    """Every report the tests check, by name: ansible-playbook nnf.kube_audit.audit_report -i INVENTORY ARGS...
+
+    They only read, so they run three at a time (this scenario's time is mostly ansible-playbook starting).
+    """
+    wanted = {recipe: readme_command(readme, recipe) for recipe in ("summary", "events", "clientmount")}
+    audit_id = readme_command(readme, "audit_id")
+    if audit_id is not None:  # with jane's get of nnfstorages/x on master-2 (also requested on master-3, by another)
+        wanted["audit_id"] = [arg.replace(README_AUDIT_ID, sent[1]["auditID"]) for arg in audit_id]
+    if README_USER_PATTERN in readme["spans"]:
+        wanted["user_pattern"] = shlex.split(README_USER_PATTERN)
+    cut = next(event for event in merged if event["auditID"] == sent[9]["auditID"])["stageTimestamp"]
+    wanted["window"] = ["-e", "kube_audit_report_since=1h", "-e", f"kube_audit_report_until={cut}"]
+    wanted["window"] += ["-e", "kube_audit_report_format=events", "-e", "kube_audit_report_out=window.jsonl"]
+    wanted["until_an_hour_ago"] = ["-e", "kube_audit_report_until=1h"]
+    wanted["counts_check_mode"] = ["--check", "-e", "kube_audit_report_format=counts"]
+    wanted["counts_check_mode"] += ["-e", "kube_audit_report_out=counts.json"]
+    wanted["unaudited"] = ["-e", WITH_UNAUDITED]
+    wanted["unaudited_missing_ok"] = ["-e", WITH_UNAUDITED, "-e", "kube_audit_report_missing_ok=true"]
+    inventory = pytestconfig.getoption("ansible_inventory")
+    # molecule forces colours; the printed report is parsed
+    env = dict(os.environ, ANSIBLE_NOCOLOR="true", ANSIBLE_FORCE_COLOR="false")
+
+    def run(args):
+        argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "nnf.kube_audit.audit_report"]
+        argv += ["-i", inventory, *args]
+        completed = subprocess.run(argv, cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False)
+        return Run(argv, completed)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {name: pool.submit(run, args) for name, args in wanted.items() if args is not None}
+    return {name: future.result() for name, future in futures.items()}
+
+
+def readme_report(reports, recipe):
+    assert recipe in reports, f"README.md no longer shows the {recipe} example"
+    return reports[recipe]
+
+
+def jq(workdir, command):
+    """A README jq command, run in the workdir on a report file; its output (the pager left out)."""
+    command = re.sub(r"\s*\|\s*less$", "", command)
+    completed = subprocess.run(command, shell=True, cwd=workdir, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, (command, completed.stderr)
+    return completed.stdout
+
+
+def json_values(text):
+    """Every JSON document in ``text`` (jq's output), in order."""
+    decoder, values, position = json.JSONDecoder(), [], 0
+    text = text.strip()
+    while position < len(text):
+        value, position = decoder.raw_decode(text, position)
+        values.append(value)
+        position = len(text) - len(text[position:].lstrip())
+    return values
+
+
+def read_jsonl(path):
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600  # audit events are sensitive
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def table_rows(events):
+    """The rows the report table must print for ``events`` (host first): HOST TIME USER VERB CODE URI."""
+    return [
+        [
+            event["host"],
+            event["stageTimestamp"],
+            event["user"]["username"],
+            event["verb"],
+            str(event["responseStatus"]["code"]) if "responseStatus" in event else "-",
+            event["requestURI"],
+        ]
+        for event in events
+    ]
+
+
+def test_each_master_logged_exactly_the_requests_sent_to_it_in_order(sent, logs):
+    """The ground truth the other tests rely on: two events per request sent, on its master, nothing else."""
+    assert [request["host"] for request in sent] == list(AUDITED) * 4  # interleaved: m1, m2, m3, m1, ...
+    for host in AUDITED:
+        expected = [
+            (request["auditID"], stage, request["path"], request["user"])
+            for request in sent
+            if request["host"] == host
+            for stage in ("RequestReceived", "ResponseComplete")
+        ]
+        logged = [(e["auditID"], e["stage"], e["requestURI"], e["user"]["username"]) for e in logs[host]]
+        assert logged == expected
+    # Sent one at a time, each answered before the next: their times are strictly in the order sent.
+    by_id = {event["auditID"]: event for host in AUDITED for event in logs[host] if event["stage"] == "RequestReceived"}
+    times = [by_id[request["auditID"]]["stageTimestamp"] for request in sent]
+    assert times == sorted(times) and len(set(times)) == len(times)
+
+
+def test_readme_summary_of_every_master(reports, sent, merged):
+    """README: `ansible-playbook nnf.kube_audit.audit_report -i inventory`, the procedure's summary on all masters."""
+    run = readme_report(reports, "summary")
+    assert run.rc == 0, run
+    assert run.rows == table_rows(merged)
+    assert [row[0] for row in run.rows] == [request["host"] for request in sent for _stage in range(2)]
+    after_table = run.printed[run.printed.index("") + 1 :]
+    assert after_table[0] == f"{2 * len(sent)} matching events"
+    for host in AUDITED:
+        assert run.host_line(host) == f"{host}: read 1 file (0.0 MiB, 8 lines): 8 matched, 8 returned"
+    assert len(after_table) == 1 + len(AUDITED)  # no line for master-4, which is not in the playbook's hosts
+
+
+def test_readme_every_event_as_json_lines_for_jq(reports, readme, workdir, merged):
+    """README: format=events, limit=0, out=audit.jsonl, then the procedure's jq recipes on the file."""
+    run = readme_report(reports, "events")
+    assert run.rc == 0, run
+    written = read_jsonl(workdir / "audit.jsonl")  # relative to where ansible-playbook ran, as the README means
+    assert written == merged
+    assert [list(line) for line in written] == [list(event) for event in merged]  # host first, then as logged
+    assert run.rows == table_rows(merged)
+
+    recipes = [span for span in readme["spans"] if span.startswith("jq ") and re.search(r"\baudit\.jsonl\b", span)]
+    pretty = next(span for span in recipes if span.startswith("jq -M . "))
+    assert json_values(jq(workdir, pretty)) == merged
+    fields = "[.host,.auditID,.verb,.requestURI,.user.username,.responseStatus.code,.stageTimestamp]"
+    compact = next(span for span in recipes if span.startswith("jq -c") and fields in span)
+    assert json_values(jq(workdir, compact)) == [
+        [
+            event["host"],
+            event["auditID"],
+            event["verb"],
+            event["requestURI"],
+            event["user"]["username"],
+            event.get("responseStatus", {}).get("code"),
+            event["stageTimestamp"],
+        ]
+        for event in merged
+    ]
+
+
+def test_readme_one_request_by_audit_id(reports, readme, workdir, sent, logs):
+    """README: audit_id=ID, format=events, out=event.jsonl: that request's events, from the master that served it."""
+    run = readme_report(reports, "audit_id")
+    assert run.rc == 0, run
+    request = sent[1]
+    assert (request["host"], request["user"]) == ("master-2", "jane")
+    expected = [
+        dict({"host": "master-2"}, **event) for event in logs["master-2"] if event["auditID"] == request["auditID"]
+    ]
+    assert [event["stage"] for event in expected] == ["RequestReceived", "ResponseComplete"]
+    assert read_jsonl(workdir / "event.jsonl") == expected
+    assert run.rows == table_rows(expected)
+    for host in AUDITED:
+        matched = 2 if host == "master-2" else 0
+        assert run.host_line(host).endswith(f": {matched} matched, {matched} returned")
+
+    pretty = next(span for span in readme["spans"] if span.startswith("jq ") and re.search(r"\bevent\.jsonl\b", span))
+    assert json_values(jq(workdir, pretty)) == expected
+
+
+def test_readme_one_service_account(reports, sent, merged):
+    """README: user=system:serviceaccount:nnf-system:nnf-clientmount, on every master it talked to."""
+    run = readme_report(reports, "clientmount")
+    assert run.rc == 0, run
+    expected = [event for event in merged if event["user"]["username"] == CLIENTMOUNT]
+    assert len(expected) == 2 * sum(request["user"] == CLIENTMOUNT for request in sent)
+    assert {event["host"] for event in expected} == set(AUDITED)
+    assert run.rows == table_rows(expected)
+
+
+def test_readme_every_service_account_of_the_namespace(reports, sent, merged):
+    """README's pattern form: -e 'kube_audit_report_user=system:serviceaccount:nnf-system:*'."""
+    run = readme_report(reports, "user_pattern")
+    assert run.rc == 0, run
+    expected = [event for event in merged if event["user"]["username"].startswith(NNF_SYSTEM_ACCOUNTS)]
+    users = {request["user"] for request in sent if request["user"].startswith(NNF_SYSTEM_ACCOUNTS)}
+    assert {event["user"]["username"] for event in expected} == users and len(users) == 2
+    assert run.rows == table_rows(expected)
+
+
+def test_since_a_duration_ago_until_a_time(reports, workdir, sent, merged):
+    """since=1h (relative, on each master's clock) keeps every request; until=<time> drops that one and later."""
+    run = reports["window"]
+    assert run.rc == 0, run
+    expected = [event for event in merged if event["auditID"] in {request["auditID"] for request in sent[:9]}]
+    assert len(expected) == 18
+    assert read_jsonl(workdir / "window.jsonl") == expected
+
+
+def test_until_a_duration_ago_keeps_nothing_sent_since(reports):
+    run = reports["until_an_hour_ago"]
+    assert run.rc == 0, run
+    assert run.printed[0] == "0 matching events"
+    for host in AUDITED:
+        assert run.host_line(host).endswith(": 0 matched, 0 returned")
+
+
+def test_counts_added_up_over_the_masters_in_check_mode(reports, workdir, sent, merged):
+    """format=counts: by user, verb, resource and code over every master; --check reads and writes the file alike."""
+    run = reports["counts_check_mode"]
+    assert run.rc == 0, run
+
+    def resource(event):
+        ref = event["objectRef"]
+        label = ref["resource"] + ("/" + ref["subresource"] if ref.get("subresource") else "")
+        return label + ("." + ref["apiGroup"] if ref.get("apiGroup") else "")
+
+    expected = {
+        "user": Counter(request["user"] for request in sent for _stage in range(2)),
+        "verb": Counter(event["verb"] for event in merged),
+        "resource": Counter(resource(event) for event in merged),
+        "code": Counter(
+            str(event["responseStatus"]["code"]) if "responseStatus" in event else "<none>" for event in merged
+        ),
+    }
+    (written,) = read_jsonl(workdir / "counts.json")
+    assert written == expected
+    for dimension, counts in written.items():  # highest first, then by name
+        assert list(counts) == sorted(counts, key=lambda key, counts=counts: (-counts[key], key)), dimension
+        assert f"COUNT  {dimension.upper()}" in run.printed
+    assert expected["code"] == {"200": len(sent), "<none>": len(sent)}  # RequestReceived has no response yet
+    assert expected["resource"]["nnfstorages.nnf.cray.hpe.com"] == 8
+
+
+def test_a_master_without_auditing_is_named_and_fails_the_play(reports, merged):
+    run = reports["unaudited"]
+    assert run.rc != 0, run
+    assert run.rows == table_rows(merged)  # the other masters are still reported
+    assert run.host_line(UNAUDITED).startswith(
+        f"{UNAUDITED}: FAILED: {UNAUDITED}: {AUDIT_LOG} does not exist: auditing looks disabled on this host"
+    )
+    assert f"Could not read the audit log of {UNAUDITED}; the report above holds the other nodes only." in run.output
+
+
+def test_missing_ok_counts_a_master_without_a_log_as_read(reports, merged):
+    run = reports["unaudited_missing_ok"]
+    assert run.rc == 0, run
+    assert run.rows == table_rows(merged)
+    assert run.host_line(UNAUDITED).startswith(f"{UNAUDITED}: NO LOG: {AUDIT_LOG} does not exist")
+
+
+def test_every_readme_report_command_is_checked_here(readme):
+    """A new audit_report example in the README needs a check in this scenario (README_RECIPES)."""
+    shown = sorted(sorted(args[1::2]) for args in readme["commands"])
+    assert shown == sorted(sorted(values) for values in README_RECIPES.values())
+    assert README_USER_PATTERN in readme["spans"]

@@ -1,0 +1,19 @@
+"""After enable_audit --check: each master exactly as before, strays included, kube-apiserver not restarted."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+
+from kube_audit_state import host_state
+
+testinfra_hosts = ["kube_control_plane"]
+
+
+def test_check_mode_changed_nothing(host):
+    state = host_state(host)
+    assert state["manifests"] == state["pre_audit"]  # strays still there: check mode moves nothing either
+    assert state["policy_dir_attributes"] is None
+    assert state["log_dir_attributes"] is None
+    assert state["backups"] is None
+    assert state["status"]["podStarts"] == state["status_before"]["podStarts"]

@@ -1,0 +1,162 @@
+# Copyright: (c) 2026, NNF kube_audit maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The audit policy file and the audit log directory of a control-plane node: what differs, and making it so.
+
+Both belong to root alone: the policy file is mode 0600 (its directory, when created, 0700), the log directory
+0700, as kube-apiserver itself creates it. ``plan()`` only reads; ``apply()`` makes the planned changes: the
+policy is replaced in one rename (a temporary dot-file beside it), a previous policy is first copied to the backup
+directory, and nothing is changed when a path is not what it should be (a symlink, a file where a directory
+belongs).
+"""
+
+import os
+import stat
+
+from ansible_collections.nnf.kube_audit.plugins.module_utils.static_pod import (
+    ensure_private_directory,
+    sha256_hex,
+    write_backup,
+    write_file_atomically,
+)
+
+ROOT_UID = 0
+ROOT_GID = 0
+POLICY_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+# The log directory is made 0700: refuse the system's shared directories, whose mode must not change.
+SHARED_DIRECTORIES = frozenset(
+    (
+        "/",
+        "/etc",
+        "/etc/kubernetes",
+        "/etc/kubernetes/manifests",
+        "/etc/kubernetes/pki",
+        "/root",
+        "/tmp",
+        "/usr",
+        "/var",
+        "/var/lib",
+        "/var/log",
+    )
+)
+
+
+class AuditFilesError(Exception):
+    """A path cannot be managed; nothing was changed."""
+
+
+def _lstat(path):
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+def describe(info, kind):
+    """``directory, mode 0755, owner 0:0``, or ``(absent)``: one side of a diff of attributes."""
+    if info is None:
+        return "(absent)\n"
+    return f"{kind}, mode {stat.S_IMODE(info.st_mode):04o}, owner {info.st_uid}:{info.st_gid}\n"
+
+
+def wanted(kind, mode):
+    return f"{kind}, mode {mode:04o}, owner {ROOT_UID}:{ROOT_GID}\n"
+
+
+def _ownership_and_mode(info, mode):
+    """What differs from root:root and ``mode``, in words."""
+    found = []
+    if stat.S_IMODE(info.st_mode) != mode:
+        found.append(f"mode {stat.S_IMODE(info.st_mode):04o} -> {mode:04o}")
+    if (info.st_uid, info.st_gid) != (ROOT_UID, ROOT_GID):
+        found.append(f"owner {info.st_uid}:{info.st_gid} -> {ROOT_UID}:{ROOT_GID}")
+    return found
+
+
+def plan_policy(path, content, state="present"):
+    """What installing ``content`` (bytes) at ``path``, or removing it (``state="absent"``), would change.
+
+    Returns a dict: ``path``, ``state``, ``existed``, ``changes`` (words; empty when nothing differs), ``before`` and
+    ``after`` (text, for a diff), ``checksum`` (sha256 of the wanted content).
+    """
+    if not os.path.isabs(path):
+        raise AuditFilesError(f"the policy path {path} is not absolute")
+    info = _lstat(path)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise AuditFilesError(f"{path} exists and is not a regular file (a symlink or a directory): not touching it")
+    current = None
+    if info is not None:
+        with open(path, "rb") as handle:
+            current = handle.read()
+    changes = []
+    if state == "absent":
+        if info is not None:
+            changes.append("remove")
+    elif info is None:
+        changes.append("create")
+    else:
+        if current != content:
+            changes.append("content")
+        changes.extend(_ownership_and_mode(info, POLICY_MODE))
+    return {
+        "path": path,
+        "state": state,
+        "existed": info is not None,
+        "changes": changes,
+        "before": None if current is None else current.decode("utf-8", "replace"),
+        "after": None if state == "absent" else content.decode("utf-8", "replace"),
+        "before_attributes": describe(info, "file"),
+        "after_attributes": "(absent)\n" if state == "absent" else wanted("file", POLICY_MODE),
+        "checksum": None if state == "absent" else sha256_hex(content),
+    }
+
+
+def plan_directory(path):
+    """What making ``path`` a root-only (0700) directory would change: a dict ``path``, ``existed``, ``changes``."""
+    if not os.path.isabs(path):
+        raise AuditFilesError(f"the log directory {path} is not absolute")
+    normalized = os.path.normpath(path)
+    if normalized in SHARED_DIRECTORIES:
+        raise AuditFilesError(f"{path} is a shared system directory: the audit log needs a directory of its own")
+    info = _lstat(normalized)
+    if info is not None and not stat.S_ISDIR(info.st_mode):
+        raise AuditFilesError(f"{path} exists and is not a directory (a file or a symlink): not touching it")
+    changes = ["create"] if info is None else _ownership_and_mode(info, PRIVATE_DIR_MODE)
+    return {
+        "path": path,
+        "existed": info is not None,
+        "changes": changes,
+        "before_attributes": describe(info, "directory"),
+        "after_attributes": wanted("directory", PRIVATE_DIR_MODE),
+    }
+
+
+def apply_policy(plan, content, backup_dir=None):
+    """Make the planned policy change; returns the backup of the previous file (None when there was none)."""
+    if not plan["changes"]:
+        return None
+    path = plan["path"]
+    backup_file = None
+    if plan["existed"] and backup_dir and ("content" in plan["changes"] or "remove" in plan["changes"]):
+        with open(path, "rb") as handle:
+            backup_file = write_backup(path, handle.read(), os.stat(path), backup_dir)
+    if plan["state"] == "absent":
+        os.unlink(path)
+    elif "create" in plan["changes"] or "content" in plan["changes"]:
+        ensure_private_directory(os.path.dirname(path))
+        write_file_atomically(path, content, mode=POLICY_MODE, owner=(ROOT_UID, ROOT_GID))
+    else:
+        os.chown(path, ROOT_UID, ROOT_GID)
+        os.chmod(path, POLICY_MODE)
+    return backup_file
+
+
+def apply_directory(plan):
+    """Make the planned log directory change."""
+    if not plan["changes"]:
+        return
+    path = plan["path"]
+    ensure_private_directory(path)
+    os.chown(path, ROOT_UID, ROOT_GID)
+    os.chmod(path, PRIVATE_DIR_MODE)

@@ -1,0 +1,255 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, NNF kube_audit maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: apiserver_wait
+short_description: Wait until the kubelet has restarted kube-apiserver from its manifest and it is ready
+version_added: 0.1.0
+description:
+  - Waits on a control-plane node until the kubelet has restarted C(kube-apiserver) from the static-pod manifest
+    at O(manifest_path), and the new process answers the manifest's own readiness probe.
+  - A process counts when its C(/proc/PID/comm) is C(kube-apiserver), it was started after O(changed_since), and
+    its command line ends with the container's C(command[1:]) and C(args) from the manifest. argv[0] is not
+    trusted. Only processes in the module's network namespace count (a static apiserver uses C(hostNetwork)).
+  - While a C(kube-apiserver) started before O(changed_since) is still running, the apiserver is not ready, since
+    the old process could be the one answering the probe.
+  - The probe is the container's C(readinessProbe.httpGet) (else its startup or liveness probe), sent as the
+    kubelet sends it, TLS not verified, a status from 200 to 399 meaning ready. An empty C(httpGet.host) means
+    the pod IP, which for a host-network pod is a node address; the module uses the C(--bind-address) flag when
+    it names an address, else C(127.0.0.1). A container without an HTTP probe is ready once it runs.
+  - On timeout the module fails with what it saw last, the last lines of the newest pod log under
+    C(/var/log/pods), and, when C(crictl) is installed, the exit code and log of the last exited container.
+  - The module changes nothing. In check mode it returns at once without waiting, since nothing was restarted.
+author:
+  - NNF kube_audit maintainers (@NearNodeFlash)
+options:
+  manifest_path:
+    description:
+      - The kube-apiserver static-pod manifest the kubelet runs.
+    type: path
+    default: /etc/kubernetes/manifests/kube-apiserver.yaml
+  container:
+    description:
+      - The name of the container in the manifest, which is also the process name looked for.
+    type: str
+    default: kube-apiserver
+  changed_since:
+    description:
+      - When the manifest was changed, in seconds since the epoch on the node's clock.
+      - Processes started before this time are the old apiserver.
+      - Defaults to the manifest's modification time, which is right after a module wrote or restored it.
+    type: float
+  timeout:
+    description:
+      - Seconds to wait before failing.
+    type: int
+    default: 300
+  log_lines:
+    description:
+      - How many log lines of the failed container to put in the failure message.
+    type: int
+    default: 20
+notes:
+  - Run it right after the manifest changed; with the kubelet stopped it waits until O(timeout).
+seealso:
+  - module: nnf.kube_audit.apiserver_manifest
+attributes:
+  check_mode:
+    support: full
+    description: Returns at once without waiting.
+  diff_mode:
+    support: none
+    description: The module changes nothing, so there is nothing to show.
+requirements:
+  - ruamel.yaml on the node
+  - Linux C(/proc)
+"""
+
+EXAMPLES = r"""
+- name: Change the apiserver's flags
+  nnf.kube_audit.apiserver_manifest:
+    args:
+      audit-log-maxsize: "100"
+  register: manifest
+
+- name: Wait for the restarted kube-apiserver
+  nnf.kube_audit.apiserver_wait:
+    timeout: 300
+  when: manifest.changed
+"""
+
+RETURN = r"""
+pid:
+  description: The PID of the ready kube-apiserver process.
+  returned: success, not in check mode
+  type: int
+  sample: 21437
+started:
+  description: When that process started, in UTC.
+  returned: success, not in check mode
+  type: str
+  sample: "2026-11-27T13:02:11Z"
+elapsed:
+  description: Seconds the module waited.
+  returned: always
+  type: float
+  sample: 12.4
+probe_url:
+  description: The probe sent, or null when the container has no HTTP probe.
+  returned: success, not in check mode
+  type: str
+  sample: https://10.30.1.2:6443/readyz
+probe_status:
+  description: The HTTP status of the successful probe, or null when there was none.
+  returned: success, not in check mode
+  type: int
+  sample: 200
+observation:
+  description:
+    - What the module saw last before it timed out, for the failure message.
+    - C(phase) tells what it was waiting for; C(processes) lists the C(kube-apiserver) processes with their start
+      time and whether they started after the change and run the manifest's flags; C(last_probe) is the last probe
+      result (C(ok), C(status), C(detail)).
+  returned: failure after a timeout
+  type: dict
+  sample:
+    phase: waiting for kube-apiserver to answer its readiness probe
+    processes:
+      - pid: 21437
+        started: "2026-11-27T13:02:11Z"
+        started_after_change: true
+        runs_manifest_flags: true
+    processes_started_since_change: 7
+    last_probe:
+      ok: false
+      status: null
+      detail: "ConnectionRefusedError: [Errno 111] Connection refused"
+log_file:
+  description: The newest pod log file read for RV(log_tail).
+  returned: failure after a timeout, when one exists
+  type: str
+  sample: /var/log/pods/kube-system_kube-apiserver-master1_0f3c/kube-apiserver/3.log
+log_tail:
+  description: Its last O(log_lines) lines, without the CRI timestamp prefix.
+  returned: failure after a timeout
+  type: list
+  elements: str
+  sample: ["E1127 13:02:12.338 run.go:74] \"command failed\" err=\"unknown flag: --audit-policy\""]
+crictl:
+  description: The last exited container as crictl reports it (C(container_id), C(exit_code), C(log_tail)).
+  returned: failure after a timeout, when crictl is installed and reports one
+  type: dict
+  sample:
+    container_id: 3b1f0c9
+    exit_code: 1
+    log_tail: ["Error: unknown flag: --audit-policy"]
+"""
+
+import os
+import time
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.nnf.kube_audit.plugins.module_utils import apiserver_process as ap
+
+
+def failure_message(exc, observation, probe, log_tail, crictl):
+    lines = [f"{exc} ({observation['phase']})."]
+    if observation["processes"]:
+        for process in observation["processes"]:
+            age = "after the change" if process["started_after_change"] else "before the change"
+            flags = "runs the manifest's flags" if process["runs_manifest_flags"] else "runs other flags"
+            lines.append(f"kube-apiserver pid {process['pid']} started {process['started']}: {age}, {flags}.")
+    else:
+        lines.append("No kube-apiserver process is running.")
+    lines.append(f"kube-apiserver processes started since the change: {observation['processes_started_since_change']}.")
+    last_probe = observation["last_probe"]
+    if probe is not None and last_probe is not None:
+        answer = f"status {last_probe['status']}" if last_probe["status"] else "no answer"
+        detail = (": " + last_probe["detail"]) if last_probe["detail"] else ""
+        lines.append(f"Last probe {ap.probe_url(probe)}: {answer}{detail}.")
+    if crictl and crictl.get("exit_code") is not None:
+        lines.append(f"Last exited container {crictl['container_id']}: exit code {crictl['exit_code']}.")
+    tail = (crictl or {}).get("log_tail") or log_tail
+    if tail:
+        lines.append("Last log lines:")
+        lines.extend("  " + line for line in tail)
+    return "\n".join(lines)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            manifest_path=dict(type="path", default="/etc/kubernetes/manifests/kube-apiserver.yaml"),
+            container=dict(type="str", default=ap.PROCESS_NAME),
+            changed_since=dict(type="float"),
+            timeout=dict(type="int", default=300),
+            log_lines=dict(type="int", default=20),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    if module.check_mode:
+        module.exit_json(changed=False, elapsed=0.0, msg="Check mode: nothing was restarted, nothing to wait for.")
+    if ap.RUAMEL_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("ruamel.yaml"), exception=ap.RUAMEL_IMPORT_ERROR)
+
+    try:
+        with open(params["manifest_path"], "rb") as handle:
+            text = handle.read().decode("utf-8")
+        changed_since = params["changed_since"]
+        if changed_since is None:
+            changed_since = os.stat(params["manifest_path"]).st_mtime
+        container = ap.find_container(ap.load_manifest(text), params["container"])
+        flags = ap.container_flags(container)
+        probe = ap.container_probe(container, flags)
+    except (OSError, UnicodeDecodeError, ap.ManifestError) as exc:
+        module.fail_json(msg=f"Cannot read {params['manifest_path']}: {exc}", exception=traceback.format_exc())
+
+    began = time.time()
+    try:
+        process, result = ap.wait_until_ready(
+            flags,
+            probe,
+            since=ap.wall_to_boot(changed_since),
+            timeout=params["timeout"],
+            net_ns=ap.net_namespace(),
+            name=params["container"],
+        )
+    except ap.NotReady as exc:
+        observation = exc.observation.as_dict(ap.wall_to_boot(changed_since), flags)
+        log_file, log_tail = ap.pod_log_tail(params["container"], params["log_lines"])
+        crictl_path = module.get_bin_path("crictl")
+        crictl = None
+        if crictl_path:
+            crictl = ap.crictl_diagnostics(module.run_command, crictl_path, params["container"], params["log_lines"])
+        module.fail_json(
+            msg=failure_message(exc, observation, probe, log_tail, crictl),
+            elapsed=round(time.time() - began, 1),
+            observation=observation,
+            log_file=log_file,
+            log_tail=log_tail,
+            crictl=crictl,
+        )
+
+    module.exit_json(
+        changed=False,
+        pid=process.pid,
+        started=ap.iso_utc(ap.boot_to_wall(process.started)),
+        elapsed=round(time.time() - began, 1),
+        probe_url=None if probe is None else ap.probe_url(probe),
+        probe_status=None if result is None else result.status,
+    )
+
+
+if __name__ == "__main__":
+    main()

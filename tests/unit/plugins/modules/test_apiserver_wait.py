@@ -1,0 +1,160 @@
+"""apiserver_wait, run as Ansible runs it, against real processes that name themselves kube-apiserver-like."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import module_runner
+import pytest
+
+# A stand-in apiserver: takes the process name the test gives it (comm, as the kubelet's runtime would show it),
+# then serves /readyz over HTTP on its --secure-port.
+STANDIN = r"""
+import http.server, sys
+name, flags = sys.argv[1], sys.argv[2:]
+with open("/proc/self/comm", "w") as comm:
+    comm.write(name)
+port = int([f for f in flags if f.startswith("--secure-port=")][0].split("=", 1)[1])
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/readyz" else 404)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *args):
+        pass
+
+http.server.HTTPServer(("127.0.0.1", port), Handler).serve_forever()
+"""
+
+MANIFEST = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: kube-apiserver
+  namespace: kube-system
+spec:
+  containers:
+  - command:
+    - kube-apiserver
+    - --secure-port={port}
+    - --audit-log-maxsize=100
+    name: {name}
+    readinessProbe:
+      httpGet:
+        host: 127.0.0.1
+        path: /readyz
+        port: {port}
+        scheme: HTTP
+      timeoutSeconds: 2
+  hostNetwork: true
+"""
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def node(tmp_path):
+    """A manifest and a way to start its stand-in apiserver; every process started is stopped afterwards."""
+    port = free_port()
+    name = f"ut-apisrv{os.getpid() % 100000}"  # comm holds 15 characters at most
+    manifest = tmp_path / "kube-apiserver.yaml"
+    started = []
+
+    def write_manifest():
+        manifest.write_text(MANIFEST.format(port=port, name=name))
+
+    def start_apiserver(flags=None):
+        flags = flags or [f"--secure-port={port}", "--audit-log-maxsize=100"]
+        process = subprocess.Popen([sys.executable, "-c", STANDIN, name, *flags])
+        started.append(process)
+        return process
+
+    yield type("Node", (), dict(name=name, manifest=manifest, write=write_manifest, start=start_apiserver))
+    for process in started:
+        process.kill()
+        process.wait()
+
+
+def run_module(tmp_path, check_mode=False, **params):
+    return module_runner.run_module("apiserver_wait", tmp_path, check_mode=check_mode, **params)
+
+
+def test_returns_the_apiserver_the_kubelet_started_after_the_change(tmp_path, node):
+    node.write()
+    time.sleep(0.05)
+    apiserver = node.start()
+
+    result = run_module(tmp_path, manifest_path=str(node.manifest), container=node.name, timeout=20)
+
+    assert not result.get("failed"), result
+    assert result["changed"] is False
+    assert result["pid"] == apiserver.pid
+    assert result["probe_status"] == 200
+    assert result["probe_url"].startswith("http://127.0.0.1:")
+
+
+def test_an_apiserver_older_than_the_manifest_is_not_ready(tmp_path, node):
+    old = node.start()
+    time.sleep(0.3)
+    node.write()
+
+    began = time.time()
+    result = run_module(tmp_path, manifest_path=str(node.manifest), container=node.name, timeout=2)
+
+    assert result["failed"] is True
+    assert time.time() - began >= 2
+    assert "not ready within 2 seconds" in result["msg"]
+    assert f"pid {old.pid} started" in result["msg"]
+    assert "before the change" in result["msg"]
+    assert result["observation"]["processes"][0]["pid"] == old.pid
+    assert result["observation"]["processes"][0]["started_after_change"] is False
+
+
+def test_changed_since_overrides_the_manifest_time(tmp_path, node):
+    before = time.time()
+    apiserver = node.start()
+    time.sleep(0.3)
+    node.write()  # later than the process: only an explicit earlier change time accepts it
+
+    result = run_module(
+        tmp_path, manifest_path=str(node.manifest), container=node.name, timeout=20, changed_since=before
+    )
+
+    assert result.get("pid") == apiserver.pid, result
+
+
+def test_an_apiserver_running_other_flags_is_reported(tmp_path, node):
+    node.write()
+    time.sleep(0.05)
+    node.start([f"--secure-port={free_port()}", "--audit-log-maxsize=200"])
+
+    result = run_module(tmp_path, manifest_path=str(node.manifest), container=node.name, timeout=2)
+
+    assert result["failed"] is True
+    assert "after the change, runs other flags" in result["msg"]
+
+
+def test_check_mode_does_not_wait(tmp_path, node):
+    node.write()
+    began = time.time()
+    result = run_module(tmp_path, check_mode=True, manifest_path=str(node.manifest), container=node.name)
+    assert not result.get("failed"), result
+    assert time.time() - began < 10
+    assert "pid" not in result
+
+
+def test_unreadable_manifest_fails_before_waiting(tmp_path, node):
+    node.write()
+    result = run_module(tmp_path, manifest_path=str(node.manifest), container="etcd", timeout=300)
+    assert result["failed"] is True
+    assert "has no container named 'etcd'" in result["msg"]
+    missing = run_module(tmp_path, manifest_path=str(tmp_path / "nope.yaml"))
+    assert "No such file" in missing["msg"]
