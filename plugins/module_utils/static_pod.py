@@ -1,4 +1,4 @@
-# Copyright (c) 2025, NNF kube_audit maintainers
+# Copyright: (c) 2026, NNF kube_audit maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Edit one container of a kubelet static-pod manifest in place, and keep the manifests directory clean.

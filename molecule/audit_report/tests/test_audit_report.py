@@ -53,8 +53,9 @@ PRINTED_REPORT = re.compile(
 class Run:
     """One ansible-playbook run: return code, output and the report it printed (lines)."""
 
-    def __init__(self, argv, completed):
+    def __init__(self, argv, completed, cwd):
         self.argv = argv
+        self.cwd = cwd
         self.rc = completed.returncode
         self.output = completed.stdout + completed.stderr
         found = PRINTED_REPORT.search(completed.stdout)
@@ -73,6 +74,13 @@ class Run:
     def host_line(self, host):
         return next(line for line in self.printed if line.startswith(f"{host}: "))
 
+    def read_jsonl(self, name):
+        """A JSON lines file the run wrote, named relative to where it ran."""
+        path = os.path.join(self.cwd, name)
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600  # audit events are sensitive
+        with open(path, encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle]
+
 
 @pytest.fixture(scope="module")
 def sent():
@@ -82,13 +90,19 @@ def sent():
 
 
 @pytest.fixture(scope="module")
-def logs(pytestconfig):
-    """Each audited master's audit log, read on the master, events in file order."""
-    found = {}
-    for name in AUDITED:
-        host = testinfra.get_host(f"ansible://{name}", ansible_inventory=pytestconfig.getoption("ansible_inventory"))
-        found[name] = [json.loads(line) for line in host.file(AUDIT_LOG).content_string.splitlines()]
-    return found
+def log_texts(pytestconfig):
+    """Each audited master's audit log, read on the master."""
+    inventory = pytestconfig.getoption("ansible_inventory")
+    return {
+        name: testinfra.get_host(f"ansible://{name}", ansible_inventory=inventory).file(AUDIT_LOG).content_string
+        for name in AUDITED
+    }
+
+
+@pytest.fixture(scope="module")
+def logs(log_texts):
+    """Each audited master's audit events, in file order."""
+    return {name: [json.loads(line) for line in text.splitlines()] for name, text in log_texts.items()}
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +120,8 @@ def readme():
     section = text[text.index("## Reading the audit log") :]
     section = section[: section.index("\n## ")]
     spans = [span.replace("\\|", "|") for span in re.findall(r"`([^`\n]+)`", section)]  # \| is a table's |
-    prefix = ["ansible-playbook", "nnf.kube_audit.audit_report", "-i", "inventory"]
-    commands = [shlex.split(span)[len(prefix) :] for span in spans if shlex.split(span)[: len(prefix)] == prefix]
+    prefix = "ansible-playbook nnf.kube_audit.audit_report -i inventory"
+    commands = [shlex.split(span[len(prefix) :]) for span in spans if re.match(re.escape(prefix) + r"(\s|$)", span)]
     return {"commands": commands, "spans": spans}
 
 
@@ -154,11 +168,46 @@ def reports(pytestconfig, workdir, readme, sent, merged):
         argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "nnf.kube_audit.audit_report"]
         argv += ["-i", inventory, *args]
         completed = subprocess.run(argv, cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False)
-        return Run(argv, completed)
+        return Run(argv, completed, workdir)
 
     with ThreadPoolExecutor(max_workers=3) as pool:
         futures = {name: pool.submit(run, args) for name, args in wanted.items() if args is not None}
     return {name: future.result() for name, future in futures.items()}
+
+
+@pytest.fixture(scope="module")
+def procedure(readme, workdir, log_texts):
+    """Run one of the NNF procedure's jq commands (the README's left column) on each master's log: {host: output}.
+
+    The README maps each of them to an audit_report command; the report must say what they say, on every master.
+    """
+    for host, text in log_texts.items():
+        (workdir / "procedure" / host).mkdir(parents=True)
+        (workdir / "procedure" / host / "kube-apiserver-audit.log").write_text(text, encoding="utf-8")
+
+    def run(marker, audit_id=None):
+        commands = [span for span in readme["spans"] if span.startswith("jq ") and "kube-apiserver-audit.log" in span]
+        command = next((command for command in commands if marker in command), None)
+        assert command, f"README.md no longer shows the procedure's jq command with {marker}"
+        if audit_id:  # the README's example ID
+            command = command.replace(README_AUDIT_ID, audit_id)
+        return {host: json_values(jq(workdir / "procedure" / host, command)) for host in AUDITED}
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def readme_jq(readme, workdir):
+    """Run the README's jq command that starts with ``start`` on the report file ``name``, where the report ran."""
+
+    def run(name, start):
+        commands = [
+            span for span in readme["spans"] if span.startswith(start) and re.search(rf"\s{re.escape(name)}\b", span)
+        ]
+        assert commands, f"README.md no longer shows {start}... {name}"
+        return json_values(jq(workdir, commands[0]))
+
+    return run
 
 
 def readme_report(reports, recipe):
@@ -166,10 +215,10 @@ def readme_report(reports, recipe):
     return reports[recipe]
 
 
-def jq(workdir, command):
-    """A README jq command, run in the workdir on a report file; its output (the pager left out)."""
+def jq(directory, command):
+    """A README jq command, run in ``directory`` as the user types it; its output (the pager left out)."""
     command = re.sub(r"\s*\|\s*less$", "", command)
-    completed = subprocess.run(command, shell=True, cwd=workdir, capture_output=True, text=True, check=False)
+    completed = subprocess.run(command, shell=True, cwd=directory, capture_output=True, text=True, check=False)
     assert completed.returncode == 0, (command, completed.stderr)
     return completed.stdout
 
@@ -183,12 +232,6 @@ def json_values(text):
         values.append(value)
         position = len(text) - len(text[position:].lstrip())
     return values
-
-
-def read_jsonl(path):
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600  # audit events are sensitive
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle]
 
 
 def table_rows(events):
@@ -224,11 +267,19 @@ def test_each_master_logged_exactly_the_requests_sent_to_it_in_order(sent, logs)
     assert times == sorted(times) and len(set(times)) == len(times)
 
 
-def test_readme_summary_of_every_master(reports, sent, merged):
+def test_readme_summary_of_every_master(reports, procedure, sent, merged):
     """README: `ansible-playbook nnf.kube_audit.audit_report -i inventory`, the procedure's summary on all masters."""
     run = readme_report(reports, "summary")
     assert run.rc == 0, run
     assert run.rows == table_rows(merged)
+    # the procedure's [.auditID,.verb,.requestURI,.user.username,.responseStatus.code,.stageTimestamp] per master
+    summaries = procedure("[.auditID,.verb,.requestURI,.user.username,.responseStatus.code,.stageTimestamp]")
+    rows = [
+        [host, time, user, verb, "-" if code is None else str(code), uri]
+        for host in AUDITED
+        for _id, verb, uri, user, code, time in summaries[host]
+    ]
+    assert run.rows == sorted(rows, key=lambda row: row[1])
     assert [row[0] for row in run.rows] == [request["host"] for request in sent for _stage in range(2)]
     after_table = run.printed[run.printed.index("") + 1 :]
     assert after_table[0] == f"{2 * len(sent)} matching events"
@@ -237,21 +288,21 @@ def test_readme_summary_of_every_master(reports, sent, merged):
     assert len(after_table) == 1 + len(AUDITED)  # no line for master-4, which is not in the playbook's hosts
 
 
-def test_readme_every_event_as_json_lines_for_jq(reports, readme, workdir, merged):
+def test_readme_every_event_as_json_lines_for_jq(reports, readme_jq, procedure, merged):
     """README: format=events, limit=0, out=audit.jsonl, then the procedure's jq recipes on the file."""
     run = readme_report(reports, "events")
     assert run.rc == 0, run
-    written = read_jsonl(workdir / "audit.jsonl")  # relative to where ansible-playbook ran, as the README means
+    written = run.read_jsonl("audit.jsonl")  # relative to where ansible-playbook ran, as the README means
     assert written == merged
     assert [list(line) for line in written] == [list(event) for event in merged]  # host first, then as logged
+    everything = procedure("-M . kube-apiserver-audit.log")  # the procedure's jq -M . kube-apiserver-audit.log
+    tagged = [dict({"host": host}, **event) for host in AUDITED for event in everything[host]]
+    assert written == sorted(tagged, key=lambda event: event["stageTimestamp"])
     assert run.rows == table_rows(merged)
 
-    recipes = [span for span in readme["spans"] if span.startswith("jq ") and re.search(r"\baudit\.jsonl\b", span)]
-    pretty = next(span for span in recipes if span.startswith("jq -M . "))
-    assert json_values(jq(workdir, pretty)) == merged
+    assert readme_jq("audit.jsonl", "jq -M . ") == merged
     fields = "[.host,.auditID,.verb,.requestURI,.user.username,.responseStatus.code,.stageTimestamp]"
-    compact = next(span for span in recipes if span.startswith("jq -c") and fields in span)
-    assert json_values(jq(workdir, compact)) == [
+    assert readme_jq("audit.jsonl", f"jq -c '{fields}'") == [
         [
             event["host"],
             event["auditID"],
@@ -265,31 +316,37 @@ def test_readme_every_event_as_json_lines_for_jq(reports, readme, workdir, merge
     ]
 
 
-def test_readme_one_request_by_audit_id(reports, readme, workdir, sent, logs):
+def test_readme_one_request_by_audit_id(reports, readme_jq, procedure, sent, merged):
     """README: audit_id=ID, format=events, out=event.jsonl: that request's events, from the master that served it."""
     run = readme_report(reports, "audit_id")
     assert run.rc == 0, run
-    request = sent[1]
+    request = sent[1]  # jane's get of nnfstorages/x on master-2; master-3 served the same URI to another request
     assert (request["host"], request["user"]) == ("master-2", "jane")
-    expected = [
-        dict({"host": "master-2"}, **event) for event in logs["master-2"] if event["auditID"] == request["auditID"]
+    expected = [event for event in merged if event["auditID"] == request["auditID"]]
+    assert [(event["host"], event["stage"]) for event in expected] == [
+        ("master-2", "RequestReceived"),
+        ("master-2", "ResponseComplete"),
     ]
-    assert [event["stage"] for event in expected] == ["RequestReceived", "ResponseComplete"]
-    assert read_jsonl(workdir / "event.jsonl") == expected
+    assert run.read_jsonl("event.jsonl") == expected
     assert run.rows == table_rows(expected)
     for host in AUDITED:
         matched = 2 if host == "master-2" else 0
         assert run.host_line(host).endswith(f": {matched} matched, {matched} returned")
 
-    pretty = next(span for span in readme["spans"] if span.startswith("jq ") and re.search(r"\bevent\.jsonl\b", span))
-    assert json_values(jq(workdir, pretty)) == expected
+    selected = procedure(".auditID==", audit_id=request["auditID"])  # the procedure's select(.auditID=="...")
+    assert [dict({"host": host}, **event) for host in AUDITED for event in selected[host]] == expected
+    assert readme_jq("event.jsonl", "jq -M . ") == expected
 
 
-def test_readme_one_service_account(reports, sent, merged):
+def test_readme_one_service_account(reports, procedure, sent, merged):
     """README: user=system:serviceaccount:nnf-system:nnf-clientmount, on every master it talked to."""
     run = readme_report(reports, "clientmount")
     assert run.rc == 0, run
     expected = [event for event in merged if event["user"]["username"] == CLIENTMOUNT]
+    selected = procedure('.user.username=="system:serviceaccount:nnf-system:nnf-clientmount"')
+    assert [dict({"host": host}, **event) for host in AUDITED for event in selected[host]] == sorted(
+        expected, key=lambda event: AUDITED.index(event["host"])
+    )
     assert len(expected) == 2 * sum(request["user"] == CLIENTMOUNT for request in sent)
     assert {event["host"] for event in expected} == set(AUDITED)
     assert run.rows == table_rows(expected)
@@ -305,16 +362,17 @@ def test_readme_every_service_account_of_the_namespace(reports, sent, merged):
     assert run.rows == table_rows(expected)
 
 
-def test_since_a_duration_ago_until_a_time(reports, workdir, sent, merged):
+def test_since_a_duration_ago_until_a_time(reports, sent, merged):
     """since=1h (relative, on each master's clock) keeps every request; until=<time> drops that one and later."""
     run = reports["window"]
     assert run.rc == 0, run
     expected = [event for event in merged if event["auditID"] in {request["auditID"] for request in sent[:9]}]
     assert len(expected) == 18
-    assert read_jsonl(workdir / "window.jsonl") == expected
+    assert run.read_jsonl("window.jsonl") == expected
 
 
 def test_until_a_duration_ago_keeps_nothing_sent_since(reports):
+    """until=1h (relative): every request was sent within the hour, so nothing matches, and that is no error."""
     run = reports["until_an_hour_ago"]
     assert run.rc == 0, run
     assert run.printed[0] == "0 matching events"
@@ -322,7 +380,7 @@ def test_until_a_duration_ago_keeps_nothing_sent_since(reports):
         assert run.host_line(host).endswith(": 0 matched, 0 returned")
 
 
-def test_counts_added_up_over_the_masters_in_check_mode(reports, workdir, sent, merged):
+def test_counts_added_up_over_the_masters_in_check_mode(reports, sent, merged):
     """format=counts: by user, verb, resource and code over every master; --check reads and writes the file alike."""
     run = reports["counts_check_mode"]
     assert run.rc == 0, run
@@ -340,16 +398,17 @@ def test_counts_added_up_over_the_masters_in_check_mode(reports, workdir, sent, 
             str(event["responseStatus"]["code"]) if "responseStatus" in event else "<none>" for event in merged
         ),
     }
-    (written,) = read_jsonl(workdir / "counts.json")
+    (written,) = run.read_jsonl("counts.json")
     assert written == expected
     for dimension, counts in written.items():  # highest first, then by name
         assert list(counts) == sorted(counts, key=lambda key, counts=counts: (-counts[key], key)), dimension
         assert f"COUNT  {dimension.upper()}" in run.printed
     assert expected["code"] == {"200": len(sent), "<none>": len(sent)}  # RequestReceived has no response yet
-    assert expected["resource"]["nnfstorages.nnf.cray.hpe.com"] == 8
+    assert expected["resource"]["nnfstorages.nnf.cray.hpe.com"] == 2 * sum("/nnfstorages" in r["path"] for r in sent)
 
 
 def test_a_master_without_auditing_is_named_and_fails_the_play(reports, merged):
+    """master-4 (kube_audit_hosts=kube_control_plane:new_masters) has no audit log: named, reported, play fails."""
     run = reports["unaudited"]
     assert run.rc != 0, run
     assert run.rows == table_rows(merged)  # the other masters are still reported
@@ -360,6 +419,7 @@ def test_a_master_without_auditing_is_named_and_fails_the_play(reports, merged):
 
 
 def test_missing_ok_counts_a_master_without_a_log_as_read(reports, merged):
+    """The same with kube_audit_report_missing_ok=true: master-4 is listed as having no log, and the play passes."""
     run = reports["unaudited_missing_ok"]
     assert run.rc == 0, run
     assert run.rows == table_rows(merged)
