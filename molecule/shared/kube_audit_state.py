@@ -2,7 +2,9 @@
 
 Import it from a scenario's tests with ``sys.path.insert(0, <molecule/shared>)``. ``host_state(host)`` returns the
 manifests directory, the state prepare saved before the roles ran (save_pre_audit.yml), the policy file, the log
-directory, the backups, the audit log and the kubelet stand-in's status and events, as plain JSON values.
+directory, the backups, the audit log, the kubelet stand-in's status and events, the running kube-apiserver process
+and the host's mounts, as plain JSON values. Each call costs one ssh round trip, which is more than all the
+assertions on what it returns: read it once per host (a module-scoped fixture) and again only after a change.
 """
 
 import hashlib
@@ -21,6 +23,7 @@ POLICY = "/etc/kubernetes/policies/audit-policy.yaml"
 LOG_DIR = "/var/log/kubernetes"
 AUDIT_LOG = f"{LOG_DIR}/kube-apiserver-audit.log"
 CHECKSUM_ANNOTATION = "audit.nnf.cray.hpe.com/policy-checksum"
+USER_AGENT = "molecule-verify"
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PRESETS = os.path.join(REPO, "roles", "kube_audit", "files", "presets")
 
@@ -33,22 +36,34 @@ def text(path):
     except OSError:
         return None
 def files(directory):
+    # every entry, so that a stray directory shows too: its text is None
     if not os.path.isdir(directory):
         return None
-    return {name: text(os.path.join(directory, name)) for name in sorted(os.listdir(directory))
-            if os.path.isfile(os.path.join(directory, name))}
+    return {name: text(os.path.join(directory, name)) for name in sorted(os.listdir(directory))}
 def attributes(path):
     try:
         info = os.lstat(path)
     except OSError:
         return None
     return {"mode": info.st_mode & 0o7777, "uid": info.st_uid, "gid": info.st_gid, "dir": os.path.isdir(path)}
+def process(pid):
+    # what the kernel runs under the pid the kubelet stand-in reports, not what the stand-in says it runs
+    if not pid:
+        return None
+    return {"comm": text(f"/proc/{pid}/comm"), "cmdline": text(f"/proc/{pid}/cmdline")}
+def filesystems():
+    # mount point -> filesystem type, in this host's mount namespace
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        return {line.split()[4]: line.split(" - ")[1].split()[0] for line in handle}
 events = text("/run/kubelet-standin/events.jsonl") or ""
+status = json.loads(text("/run/kubelet-standin/status.json"))
 print(json.dumps({
     "facts": json.loads(text("/etc/ansible/facts.d/testhost.fact")),
     "manifests": files(MANIFESTS),
     "pre_audit": files("/root/pre-audit/manifests"),
-    "status": json.loads(text("/run/kubelet-standin/status.json")),
+    "status": status,
+    "apiserver_process": process((status["apiserver"] or {}).get("pid")),
+    "filesystems": filesystems(),
     "status_before": json.loads(text("/root/pre-audit/status.json") or "null"),
     "events": [json.loads(line) for line in events.splitlines()],
     "policy": text(POLICY),
@@ -56,6 +71,7 @@ print(json.dumps({
     "policy_dir_attributes": attributes(os.path.dirname(POLICY)),
     "log_dir_attributes": attributes(LOG_DIR),
     "audit_log": text(AUDIT_LOG),
+    "audit_log_attributes": attributes(AUDIT_LOG),
     "backups": files(BACKUP_DIR),
     "strays": files(STRAY_DIR),
 }))
@@ -88,10 +104,11 @@ def container(pod, name="kube-apiserver"):
 def request(facts, path, user, groups=()):
     """A request to the master's kube-apiserver stand-in as an authenticating proxy sends it; (status, audit ID)."""
     ca = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "testhosts", "pki", "ca.crt")
-    context = ssl.create_default_context(cafile=ca)
+    context = ssl.create_default_context(cafile=ca)  # the serving certificate must be valid for the host address
     connection = http.client.HTTPSConnection(facts["address"], facts["apiserver_port"], timeout=10, context=context)
     connection.putrequest("GET", path)
     connection.putheader("X-Remote-User", user)
+    connection.putheader("User-Agent", USER_AGENT)  # an empty one is left out of the event, as kube-apiserver does
     for group in groups:
         connection.putheader("X-Remote-Group", group)
     connection.endheaders()

@@ -20,8 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import testinfra
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-AUDIT_LOG = "/var/log/kubernetes/kube-apiserver-audit.log"
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+
+from kube_audit_state import AUDIT_LOG, REPO
+
 AUDITED = ("master-1", "master-2", "master-3")
 UNAUDITED = "master-4"  # group new_masters: auditing never enabled there
 WITH_UNAUDITED = "kube_audit_hosts=kube_control_plane:new_masters"

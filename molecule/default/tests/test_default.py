@@ -2,30 +2,35 @@
 
 Runs on the controller (testinfra, ansible connection). What the kubelet stand-in saw is in /run/kubelet-standin
 on each host (tests/README.md); prepare (save_pre_audit.yml) saved its status before the change. Everything a test
-reads on a host is fetched in one command per host (``host_state``): each ssh round trip costs more than all the
-assertions.
+reads on a host is fetched in one command per host (``host_state``, molecule/shared/kube_audit_state.py): each ssh
+round trip costs more than all the assertions.
 """
 
-import hashlib
-import http.client
-import json
 import os
-import shlex
-import ssl
 import sys
 import uuid
 
 import pytest
 import yaml
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+
+from kube_audit_state import (
+    AUDIT_LOG,
+    CHECKSUM_ANNOTATION,
+    LOG_DIR,
+    MANIFEST,
+    POLICY,
+    USER_AGENT,
+    audit_events,
+    container,
+    host_state,
+    request,
+    sha256,
+)
+
 testinfra_hosts = ["kube_control_plane"]
 
-MANIFESTS = "/etc/kubernetes/manifests"
-MANIFEST = f"{MANIFESTS}/kube-apiserver.yaml"
-BACKUP_DIR = "/etc/kubernetes/backup"
-STRAY_DIR = f"{BACKUP_DIR}/stray-manifests"
-AUDIT_LOG = "/var/log/kubernetes/kube-apiserver-audit.log"
-POLICY = "/etc/kubernetes/policies/audit-policy.yaml"
 AUDIT_FLAGS = [
     f"--audit-policy-file={POLICY}",
     f"--audit-log-path={AUDIT_LOG}",
@@ -33,72 +38,20 @@ AUDIT_FLAGS = [
     "--audit-log-maxage=30",
     "--audit-log-maxbackup=10",
 ]
-CHECKSUM_ANNOTATION = "audit.nnf.cray.hpe.com/policy-checksum"
 AUDIT_MOUNTS = [
     {"mountPath": POLICY, "name": "k8s-policies", "readOnly": True},
-    {"mountPath": "/var/log/kubernetes/", "name": "k8s-log", "readOnly": False},
+    {"mountPath": f"{LOG_DIR}/", "name": "k8s-log", "readOnly": False},
 ]
 AUDIT_VOLUMES = [
     {"hostPath": {"path": POLICY, "type": "File"}, "name": "k8s-policies"},
-    {"hostPath": {"path": "/var/log/kubernetes/", "type": "DirectoryOrCreate"}, "name": "k8s-log"},
+    {"hostPath": {"path": f"{LOG_DIR}/", "type": "DirectoryOrCreate"}, "name": "k8s-log"},
 ]
 
-# Runs on the host (the test masters share the machine's Python): the files and facts the tests look at.
-_COLLECT = """
-import json, os
-def text(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except OSError:
-        return None
-def listing(path):
-    return sorted(os.listdir(path)) if os.path.isdir(path) else None
-status = json.loads(text("/run/kubelet-standin/status.json"))
-pid = (status["apiserver"] or {}).get("pid")
-with open("/proc/self/mountinfo", encoding="utf-8") as handle:
-    filesystems = {line.split()[4]: line.split(" - ")[1].split()[0] for line in handle}
-backups = {name: text(os.path.join(BACKUP_DIR, name)) for name in listing(BACKUP_DIR) or []}
-log = os.stat(AUDIT_LOG) if os.path.exists(AUDIT_LOG) else None
-print(json.dumps({
-    "facts": json.loads(text("/etc/ansible/facts.d/testhost.fact")),
-    "status": status,
-    "status_before": json.loads(text("/root/pre-audit/status.json")),
-    "events": [json.loads(line) for line in text("/run/kubelet-standin/events.jsonl").splitlines()],
-    "manifest": text(MANIFEST),
-    "policy": text(POLICY),
-    "backups": {name: body for name, body in backups.items() if body is not None},
-    "manifests": listing(MANIFESTS),
-    "strays": listing(STRAY_DIR),
-    "audit_log": None if log is None else {"mode": log.st_mode & 0o7777, "uid": log.st_uid},
-    "comm": text(f"/proc/{pid}/comm") if pid else None,
-    "cmdline": text(f"/proc/{pid}/cmdline") if pid else None,
-    "filesystems": filesystems,
-}))
-"""
-_CONSTANTS = {
-    "POLICY": POLICY,
-    "MANIFESTS": MANIFESTS,
-    "MANIFEST": MANIFEST,
-    "BACKUP_DIR": BACKUP_DIR,
-    "STRAY_DIR": STRAY_DIR,
-    "AUDIT_LOG": AUDIT_LOG,
-}
-_STATE = {}
 
-
-def host_state(host):
-    name = host.backend.get_hostname()
-    if name not in _STATE:
-        script = "\n".join([f"{key} = {json.dumps(value)}" for key, value in _CONSTANTS.items()] + [_COLLECT.strip()])
-        result = host.run(f"{shlex.quote(sys.executable)} -c {shlex.quote(script)}")
-        assert result.rc == 0, result.stderr
-        _STATE[name] = json.loads(result.stdout)
-    return _STATE[name]
-
-
-def container(pod):
-    return next(c for c in pod["spec"]["containers"] if c["name"] == "kube-apiserver")
+@pytest.fixture(scope="module")
+def state(host):
+    """The host as converge and idempotence left it (read once: the tests before the requests change nothing)."""
+    return host_state(host)
 
 
 def the_backup(state):
@@ -108,14 +61,17 @@ def the_backup(state):
     return state["backups"][backups[0]]
 
 
-def test_manifest_gained_exactly_the_audit_flags_and_mounts(host):
-    state = host_state(host)
-    before, after = yaml.safe_load(the_backup(state)), yaml.safe_load(state["manifest"])
+def the_manifest(state):
+    return state["manifests"]["kube-apiserver.yaml"]
+
+
+def test_manifest_gained_exactly_the_audit_flags_and_mounts(state):
+    before, after = yaml.safe_load(the_backup(state)), yaml.safe_load(the_manifest(state))
     old, new = container(before), container(after)
     assert new["command"] == old["command"] + AUDIT_FLAGS
     assert new["volumeMounts"] == old["volumeMounts"] + AUDIT_MOUNTS
     assert after["spec"]["volumes"] == before["spec"]["volumes"] + AUDIT_VOLUMES
-    checksum = "sha256:" + hashlib.sha256(state["policy"].encode()).hexdigest()
+    checksum = "sha256:" + sha256(state["policy"])
     assert after["metadata"]["annotations"] == dict(
         before["metadata"]["annotations"], **{CHECKSUM_ANNOTATION: checksum}
     )
@@ -124,10 +80,9 @@ def test_manifest_gained_exactly_the_audit_flags_and_mounts(host):
     assert after == before
 
 
-def test_manifest_keeps_every_original_line_in_order(host):
+def test_manifest_keeps_every_original_line_in_order(state):
     """Only additions: the module must not reformat what it did not change."""
-    state = host_state(host)
-    old_lines, new_lines = the_backup(state).splitlines(), state["manifest"].splitlines()
+    old_lines, new_lines = the_backup(state).splitlines(), the_manifest(state).splitlines()
     position = 0
     for line in old_lines:
         assert line in new_lines[position:], f"original line lost or moved: {line!r}"
@@ -136,13 +91,12 @@ def test_manifest_keeps_every_original_line_in_order(host):
     assert len(new_lines) == len(old_lines) + added
 
 
-def test_kubelet_restarted_kube_apiserver_once_from_the_new_manifest(host):
-    state = host_state(host)
+def test_kubelet_restarted_kube_apiserver_once_from_the_new_manifest(state):
     before, status = state["status_before"], state["status"]
     apiserver = status["apiserver"]
     assert apiserver["source"] == MANIFEST
     assert apiserver["uid"] != before["apiserver"]["uid"]
-    assert apiserver["command"] == container(yaml.safe_load(state["manifest"]))["command"]
+    assert apiserver["command"] == container(yaml.safe_load(the_manifest(state)))["command"]
     assert (apiserver["state"], apiserver["ready"]) == ("running", True)
     assert apiserver["restartCount"] == 0, apiserver["lastState"]
     assert status["podStarts"] == before["podStarts"] + 1  # one new pod for the change, none for idempotence
@@ -152,61 +106,43 @@ def test_kubelet_restarted_kube_apiserver_once_from_the_new_manifest(host):
     assert warnings == []
 
 
-def test_the_process_is_kube_apiserver_with_the_manifest_arguments(host):
-    state = host_state(host)
-    assert state["comm"] == "kube-apiserver\n"
-    argv = state["cmdline"].rstrip("\0").split("\0")
-    assert argv == container(yaml.safe_load(state["manifest"]))["command"]
+def test_the_process_is_kube_apiserver_with_the_manifest_arguments(state):
+    process = state["apiserver_process"]
+    assert process["comm"] == "kube-apiserver\n"
+    argv = process["cmdline"].rstrip("\0").split("\0")
+    assert argv == container(yaml.safe_load(the_manifest(state)))["command"]
 
 
-def test_strays_moved_out_and_the_other_static_pods_kept(host):
-    state = host_state(host)
+def test_strays_moved_out_and_the_other_static_pods_kept(state):
     strays = [os.path.basename(path) for path in state["facts"]["stray_files"]]
     expected = ["etcd.yaml", "kube-apiserver.yaml", "kube-scheduler.yaml"] + (["haproxy.yaml"] if strays else [])
-    assert state["manifests"] == sorted(expected)
-    assert (state["strays"] or []) == sorted(strays)
+    assert sorted(state["manifests"]) == sorted(expected)
+    assert sorted(state["strays"] or {}) == sorted(strays)
     assert sorted(state["status"]["staticPods"]) == sorted(f"kube-system/{name[: -len('.yaml')]}" for name in expected)
 
 
-def test_audit_log_created_like_kube_apiserver_does(host):
-    assert host_state(host)["audit_log"] == {"mode": 0o600, "uid": 0}
+def test_audit_log_created_like_kube_apiserver_does(state):
+    assert state["audit_log_attributes"] == {"mode": 0o600, "uid": 0, "gid": 0, "dir": False}
 
 
 @pytest.mark.parametrize(
     ("path", "filesystem"),
     [("/etc", "overlay"), ("/root", "overlay"), ("/etc/kubernetes", "tmpfs"), ("/var/log", "tmpfs")],
 )
-def test_converge_wrote_only_to_the_hosts_own_layers(host, path, filesystem):
-    assert host_state(host)["filesystems"][path] == filesystem
+def test_converge_wrote_only_to_the_hosts_own_layers(state, path, filesystem):
+    assert state["filesystems"][path] == filesystem
 
 
-def _request(address, port, path, user, groups):
-    ca = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "testhosts", "pki", "ca.crt")
-    context = ssl.create_default_context(cafile=ca)  # the serving certificate must be valid for the host address
-    connection = http.client.HTTPSConnection(address, port, timeout=10, context=context)
-    connection.putrequest("GET", path)
-    connection.putheader("X-Remote-User", user)
-    connection.putheader("User-Agent", "molecule-verify")
-    for group in groups:
-        connection.putheader("X-Remote-Group", group)
-    connection.endheaders()
-    response = connection.getresponse()
-    response.read()
-    connection.close()
-    return response.status, response.getheader("Audit-Id")
-
-
-def test_requests_are_audited_as_the_policy_says(host):
-    facts = host_state(host)["facts"]
+def test_requests_are_audited_as_the_policy_says(state, host):
     user = f"verify-{uuid.uuid4().hex[:8]}"
     nnf_path = "/apis/nnf.cray.hpe.com/v1alpha1/namespaces/default/nnfstorages/storage-1"
-    status, nnf_id = _request(facts["address"], facts["apiserver_port"], nnf_path, user, ["nnf-admins"])
+    status, nnf_id = request(state["facts"], nnf_path, user, ["nnf-admins"])
     assert status == 200
     pods_path = "/api/v1/namespaces/default/pods"
-    status, pods_id = _request(facts["address"], facts["apiserver_port"], pods_path, user, [])
+    status, pods_id = request(state["facts"], pods_path, user)
     assert status == 200
-    lines = [json.loads(line) for line in host.file(AUDIT_LOG).content_string.splitlines()]
-    mine = [event for event in lines if event["auditID"] in (nnf_id, pods_id)]
+    logged = audit_events(host_state(host))  # read again: the audit log as it is after these requests
+    mine = [event for event in logged if event["auditID"] in (nnf_id, pods_id)]
     # the NNF policy logs the nnf.cray.hpe.com get at Metadata, omits RequestReceived, and ignores core pods
     assert len(mine) == 1, mine
     event = mine[0]
@@ -231,6 +167,7 @@ def test_requests_are_audited_as_the_policy_says(host):
     assert (event["kind"], event["apiVersion"], event["level"]) == ("Event", "audit.k8s.io/v1", "Metadata")
     assert (event["stage"], event["verb"], event["requestURI"]) == ("ResponseComplete", "get", nnf_path)
     assert event["user"] == {"username": user, "groups": ["nnf-admins", "system:authenticated"]}
+    assert event["userAgent"] == USER_AGENT
     assert event["objectRef"] == {
         "resource": "nnfstorages",
         "namespace": "default",
