@@ -10,7 +10,8 @@ From ``HOST_DIR/host.json`` it:
    /etc/kubernetes, /var/log, /run and /tmp, binds the checkout and the run directory back over themselves (so
    they stay the real ones wherever they live), and mounts a /proc of its own PID namespace;
 3. sets its hostname, /etc/hostname, /etc/hosts, /etc/machine-id, copies ``HOST_DIR/seed`` over / (manifests,
-   PKI, sshd config, host key, authorized key, Ansible local facts);
+   PKI, sshd config, host key, authorized key, Ansible local facts), and puts the crictl stand-in on the host's
+   PATH as /usr/local/bin/crictl (in the host's /usr overlay: the machine's /usr/local/bin never sees it);
 4. runs ``sshd -D`` and the kubelet stand-in, restarting either if it dies, reaping orphans, until SIGTERM or until
    the run's ``state.json`` disappears (a torn-down run never leaves a host behind). When it exits, the kernel
    kills whatever is left in its PID namespace and drops the mount namespace with all its mounts.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -71,6 +73,7 @@ class Host:
         self.stopping = False
         self.parent_pid = None  # unshare's PID, as state.json records it
         self.started = time.monotonic()
+        self.private_dirs = []  # the overlays and tmpfs mounted over the machine's directories
 
     # ------------------------------------------------------------------ filesystem
 
@@ -117,6 +120,7 @@ class Host:
                 f"mode={mode}",
             )
             mounted.append(directory)
+        self.private_dirs = mounted
         for path, descriptor in keep_real.items():
             if under(path, mounted):
                 os.makedirs(path, exist_ok=True)  # inside a tmpfs mounted just now, never on the real disk
@@ -148,8 +152,23 @@ class Host:
             for filename in files:
                 shutil.copy2(os.path.join(directory, filename), os.path.join(target_dir, filename))
         self.unlock_root()
+        self.install_crictl()
         for directory in ("/run/sshd", "/var/log/pods", "/var/log/containers", "/run/kubelet-standin"):
             os.makedirs(directory, mode=0o755, exist_ok=True)
+
+    def install_crictl(self) -> None:
+        """/usr/local/bin/crictl runs the crictl stand-in, where module.get_bin_path looks for crictl.
+
+        A wrapper, not a symlink: the stand-in's ``#!/usr/bin/env python`` finds no ``python`` on a host's PATH.
+        """
+        target = "/usr/local/bin/crictl"
+        if not under(target, self.private_dirs):
+            raise RuntimeError(f"{target} is outside the private filesystem: not installing crictl there")
+        crictl = os.path.join(self.config["testhosts_dir"], "bin", "crictl")
+        os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write(f'#!/bin/sh\nexec {shlex.quote(self.config["python"])} {shlex.quote(crictl)} "$@"\n')
+        os.chmod(target, 0o755)
 
     @staticmethod
     def unlock_root() -> None:

@@ -1,7 +1,9 @@
 """After the failed rollout: master-1 audited, master-2 exactly as before and serving, master-3 never touched."""
 
+import json
 import os
 import sys
+import time
 
 import pytest
 import yaml
@@ -64,3 +66,37 @@ def test_the_last_master_was_never_touched(host, state):
     assert state["backups"] is None
     assert state["status"]["podStarts"] == state["status_before"]["podStarts"]
     assert state["status"]["apiserver"]["uid"] == state["status_before"]["apiserver"]["uid"]
+
+
+def test_a_failed_wait_names_the_last_crash_as_the_runtime_reports_it(host, state):
+    """apiserver_wait's failure message on master-2 carries crictl's exit code and log of the last crash.
+
+    The crash loop the rollout saw is the newest exited container in the runtime (the crictl stand-in answers from
+    the kubelet stand-in's containers.json). A wait for an apiserver started after now cannot succeed within a
+    second, so the module fails and reports it, as it did during the rollout.
+    """
+    if host.backend.get_hostname() != "master-2":
+        pytest.skip("master-2 only")
+    records = json.loads(host.file("/run/kubelet-standin/containers.json").content_string)["containers"]
+    newest_exited = max((c for c in records if c["state"] == "CONTAINER_EXITED"), key=lambda c: c["createdAt"])
+    pod_uid = newest_exited["labels"]["io.kubernetes.pod.uid"]
+    # the crash, unless the rollback's new pod came while a crashing container was starting (it is then stopped)
+    stopped = any(event["reason"] == "Killing" and event.get("uid") == pod_uid for event in state["events"])
+    if not stopped:
+        assert (newest_exited["exitCode"], newest_exited["reason"]) == (1, "Error")
+    try:
+        result = host.ansible(
+            "nnf.kube_audit.apiserver_wait",
+            f"manifest_path={MANIFEST} timeout=1 changed_since={time.time() + 3600}",
+            check=False,
+        )
+    except host.ansible.AnsibleException as failure:
+        result = failure.result
+    # the failure, whether or not the tree callback kept its "failed" key: no pid, a crictl report
+    assert "pid" not in result and result["msg"].startswith("kube-apiserver was not ready within 1 seconds")
+    assert result["crictl"]["container_id"] == newest_exited["id"]
+    message = result["msg"].splitlines()
+    assert f"Last exited container {newest_exited['id']}: exit code {newest_exited['exitCode']}." in message
+    log_tail = message[message.index("Last log lines:") + 1 :]
+    if not stopped:
+        assert any(line.endswith('"command failed" err="rollback test: audit backend failed"') for line in log_tail)

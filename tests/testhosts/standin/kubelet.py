@@ -19,14 +19,16 @@ What it does, as the kubelet does it (the rules themselves are in ``static_pods`
 What it adds for tests: ``/run/kubelet-standin/events.jsonl`` (one JSON object per event: kubelet reasons such as
 Created, Started, Killing, BackOff, FailedMount, plus ContainerDied with the exit code and the last stderr lines,
 NewPod, ManifestError and AuditPathNotMounted), ``status.json`` (the apiserver container's state, like a pod
-status), and ``kube-apiserver.log`` (a symlink to the current container log). Only the kube-apiserver pod is run;
-the other static pods are read, validated and listed in ``status.json``.
+status), ``containers.json`` (every container it created, as the container runtime keeps them: what the crictl
+stand-in answers from) and ``kube-apiserver.log`` (a symlink to the current container log). Only the kube-apiserver
+pod is run; the other static pods are read, validated and listed in ``status.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import http.client
 import json
 import os
@@ -92,6 +94,15 @@ class Recorder:
             handle.write("\n")
         os.replace(temporary, path)
 
+    def containers(self, records: List[Dict]) -> None:
+        """containers.json: the runtime's container store, replaced whole so that crictl never reads half of it."""
+        path = os.path.join(self.state_dir, "containers.json")
+        temporary = path + ".tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump({"containers": records}, handle, indent=2)
+            handle.write("\n")
+        os.replace(temporary, path)
+
 
 class Container:
     """One run of the apiserver container: the process and the threads copying its output into the CRI log."""
@@ -133,6 +144,7 @@ class PodState:
 
     def __init__(self, uid: str, static_pod: static_pods.StaticPod):
         self.uid = uid
+        self.sandbox_id = secrets.token_hex(32)  # the runtime's ID of the pod sandbox, new with every pod
         self.source = static_pod.source
         self.pod = static_pod.pod
         self.container = static_pods.find_container(static_pod.pod)
@@ -166,6 +178,7 @@ class Kubelet:
         self.next_list = 0.0
         self.pod_starts = 0
         self.stopping = False
+        self.containers: List[Dict] = []  # the runtime's records of every container created, oldest first
 
     # ------------------------------------------------------------------ loop
 
@@ -344,6 +357,8 @@ class Kubelet:
                 "Warning",
                 **ids,
             )
+            record = self.record_container(pod, secrets.token_hex(32), None, "")
+            self.record_exit(record, 128, "StartError", f'exec: "{what}": executable file not found in $PATH')
             self.crashed(pod, 128, [], time.monotonic(), reason="StartError")
             return
         log_dir = os.path.join(
@@ -391,10 +406,74 @@ class Kubelet:
         )
         container_id = secrets.token_hex(32)
         pod.current = Container(process, log_path, container_id)
+        self.record_container(pod, container_id, process.pid, log_path)
         self.link_logs(pod, log_path, container_id)
         pod.state, pod.reason, pod.ready, pod.probe_failures, pod.next_probe = "running", "", False, 0, 0.0
         self.recorder.event("Created", f"Created container {pod.container_name}", pid=process.pid, **ids)
         self.recorder.event("Started", f"Started container {pod.container_name}", pid=process.pid, **ids)
+
+    def record_container(self, pod: PodState, container_id: str, pid: Optional[int], log_path: str) -> Dict:
+        """The runtime's record of a container just created (and, with a pid, started), with the kubelet's labels."""
+        created = time.time_ns()
+        image = str(pod.container.get("image") or "")
+        grace = pod.pod.get("spec", {}).get("terminationGracePeriodSeconds") or 30
+        record = {
+            "id": container_id,
+            "podSandboxId": pod.sandbox_id,
+            "name": pod.container_name,
+            "attempt": pod.restart_count,
+            "image": image,
+            # no image store: a digest of the image name stands in for the image ID
+            "imageRef": "sha256:" + hashlib.sha256(image.encode()).hexdigest(),
+            "state": "CONTAINER_RUNNING" if pid else "CONTAINER_CREATED",
+            "createdAt": created,
+            "startedAt": created if pid else 0,
+            "finishedAt": 0,
+            "exitCode": 0,
+            "reason": "",
+            "message": "",
+            "pid": pid or 0,
+            "logPath": log_path,
+            "labels": {
+                "io.kubernetes.container.name": pod.container_name,
+                "io.kubernetes.pod.name": f"kube-apiserver-{self.settings.node_name}",
+                "io.kubernetes.pod.namespace": "kube-system",
+                "io.kubernetes.pod.uid": pod.uid,
+            },
+            "annotations": {
+                "io.kubernetes.container.restartCount": str(pod.restart_count),
+                "io.kubernetes.container.terminationMessagePath": "/dev/termination-log",
+                "io.kubernetes.container.terminationMessagePolicy": "File",
+                "io.kubernetes.pod.terminationGracePeriod": str(grace),
+            },
+            "mounts": [
+                {
+                    "containerPath": mount.mount_path,
+                    "hostPath": mount.host_path or "",
+                    "readonly": mount.read_only,
+                    "propagation": "PROPAGATION_PRIVATE",
+                    "selinuxRelabel": False,
+                }
+                for mount in static_pods.container_mounts(pod.pod, pod.container)
+            ],
+        }
+        self.containers.append(record)
+        self.recorder.containers(self.containers)
+        return record
+
+    def record_exit(self, record: Dict, code: int, reason: str, message: str = "") -> None:
+        # the runtime reports a death by signal N as exit code 128 + N, as a shell does
+        record.update(
+            state="CONTAINER_EXITED",
+            finishedAt=time.time_ns(),
+            exitCode=128 - code if code < 0 else code,
+            reason=reason,
+            message=message,
+        )
+        self.recorder.containers(self.containers)
+
+    def container_record(self, container_id: str) -> Dict:
+        return next(record for record in self.containers if record["id"] == container_id)
 
     def link_logs(self, pod: PodState, log_path: str, container_id: str) -> None:
         links = [
@@ -433,7 +512,9 @@ class Kubelet:
             stderrTail=tail,
             **self.ids(pod),
         )
-        self.crashed(pod, code, tail, now, reason="Error" if code else "Completed", started=container.started_wall)
+        reason = "Error" if code else "Completed"
+        self.record_exit(self.container_record(container.container_id), code, reason)
+        self.crashed(pod, code, tail, now, reason=reason, started=container.started_wall)
 
     def crashed(self, pod: PodState, code: int, tail: List[str], now: float, *, reason: str, started: str = "") -> None:
         """restartPolicy Always: restart with the kubelet's crash-loop back-off."""
@@ -512,6 +593,7 @@ class Kubelet:
             code = container.process.wait()
         container.reap()
         pod.current = None
+        self.record_exit(self.container_record(container.container_id), code, "Completed" if code == 0 else "Error")
         self.recorder.event(
             "ContainerDied",
             f"Container {pod.container_name} exited with code {code}",

@@ -123,6 +123,12 @@ def test_up_and_down_leave_nothing_behind_even_when_a_host_died(tmp_path):
         with open(f"{root}/etc/hostname", encoding="utf-8") as handle:
             assert handle.read() == host["name"] + "\n"
         assert os.path.exists(f"{root}/etc/kubernetes/manifests/kube-apiserver.yaml")
+        with open(f"{root}/usr/local/bin/crictl", encoding="utf-8") as handle:  # in the host's /usr overlay only
+            assert handle.read().endswith(f'{os.path.join(testhosts.TESTHOSTS_DIR, "bin", "crictl")} "$@"\n')
+        assert os.access(f"{root}/usr/local/bin/crictl", os.X_OK)
+    if os.path.exists("/usr/local/bin/crictl"):  # a machine may have its own; it must not be the hosts' wrapper
+        with open("/usr/local/bin/crictl", "rb") as handle:
+            assert testhosts.TESTHOSTS_DIR.encode() not in handle.read()
     assert not os.path.exists("/etc/kubernetes/manifests/kube-apiserver.yaml") or os.path.realpath(
         "/etc/kubernetes"
     ) != os.path.realpath(f"/proc/{hosts[0]['init']['pid']}/root/etc/kubernetes")
