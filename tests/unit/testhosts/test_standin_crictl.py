@@ -8,7 +8,7 @@ import sys
 
 import pytest
 from standin import crictl
-from test_standin_kubelet import Node, pki  # noqa: F401 - pki is the fixture Node needs
+from test_standin_kubelet import Node
 
 from ansible_collections.nnf.kube_audit.plugins.module_utils import apiserver_process
 
@@ -184,7 +184,7 @@ def test_no_container_store_yet_means_no_containers(tmp_path, monkeypatch):
     assert run("ps", "-a", "-o", "json") == (0, '{\n  "containers": []\n}\n', "")
 
 
-def test_the_kubelet_stand_in_records_its_containers_for_crictl(tmp_path, pki, monkeypatch):  # noqa: F811
+def test_the_kubelet_stand_in_records_its_containers_for_crictl(tmp_path, pki, monkeypatch):
     node = Node(tmp_path, pki)
     monkeypatch.setenv(crictl.STATE_DIR_VARIABLE, str(node.state))
     try:

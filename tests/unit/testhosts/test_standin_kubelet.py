@@ -57,13 +57,6 @@ spec:
 pytestmark = pytest.mark.skipif(not testhosts.shutil.which("openssl"), reason="needs openssl")
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("pki")
-    testhosts.make_pki(str(directory), ["127.0.0.1"])
-    return directory
-
-
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
