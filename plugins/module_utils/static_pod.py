@@ -914,16 +914,26 @@ class _Editor:
                     users.append(str(other.get("name")))
         return users
 
+    def _delete_named(self, items: Any, name: str, parent: Any, key: str, describe: Any) -> None:
+        """Delete every entry of ``items`` (a volumes or volumeMounts list) named ``name``, noting each change."""
+        for index in reversed(range(len(items))):
+            entry = items[index]
+            if isinstance(entry, dict) and entry.get("name") == name:
+                self.changes.append(describe(entry))
+                self._delete_item(items, index, parent, key)
+
     def _remove_mount(self, name: str) -> List[Tuple[Any, str]]:
         """Remove a mount; returns the lists it emptied."""
         emptied = []
         volume_mounts = self._volume_mounts()
         if volume_mounts:
-            for index in reversed(range(len(volume_mounts))):
-                entry = volume_mounts[index]
-                if isinstance(entry, dict) and entry.get("name") == name:
-                    self.changes.append(f"removed volumeMount {name} ({entry.get('mountPath')})")
-                    self._delete_item(volume_mounts, index, self.container, "volumeMounts")
+            self._delete_named(
+                volume_mounts,
+                name,
+                self.container,
+                "volumeMounts",
+                lambda entry: f"removed volumeMount {name} ({entry.get('mountPath')})",
+            )
             if not volume_mounts:
                 emptied.append((self.container, "volumeMounts"))
         volumes = self._volumes()
@@ -935,11 +945,7 @@ class _Editor:
                 f"{self.source}: kept volume {name!r} because container(s) {', '.join(users)} still mount it"
             )
             return emptied
-        for index in reversed(range(len(volumes))):
-            entry = volumes[index]
-            if isinstance(entry, dict) and entry.get("name") == name:
-                self.changes.append(f"removed volume {name}")
-                self._delete_item(volumes, index, self.spec, "volumes")
+        self._delete_named(volumes, name, self.spec, "volumes", lambda _entry: f"removed volume {name}")
         if not volumes:
             emptied.append((self.spec, "volumes"))
         return emptied
