@@ -13,8 +13,13 @@ belongs).
 import os
 import stat
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils.static_pod import (
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults
+from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
+from ansible_collections.nnf.kube_audit.plugins.module_utils._fileops import (
+    check_directory_path,
+    check_outside,
     ensure_private_directory,
+    resolved,
     sha256_hex,
     write_backup,
     write_file_atomically,
@@ -42,7 +47,11 @@ SHARED_DIRECTORIES = frozenset(
 )
 
 
-class AuditFilesError(Exception):
+# Why nothing of ours may live in the kubelet's manifests directory.
+_MANIFESTS_DIR_WHY = "the kubelet reads every file there as a pod; choose a path outside it"
+
+
+class AuditFilesError(KubeAuditError):
     """A path cannot be managed; nothing was changed."""
 
 
@@ -74,14 +83,18 @@ def _ownership_and_mode(info, mode):
     return found
 
 
-def plan_policy(path, content, state="present"):
+def plan_policy(path, content, state="present", manifests_dir=_defaults.MANIFESTS_DIR):
     """What installing ``content`` (bytes) at ``path``, or removing it (``state="absent"``), would change.
 
     Returns a dict: ``path``, ``state``, ``existed``, ``changes`` (words; empty when nothing differs), ``before`` and
-    ``after`` (text, for a diff), ``checksum`` (sha256 of the wanted content).
+    ``after`` (text, for a diff), ``checksum`` (sha256 of the wanted content). A path inside ``manifests_dir`` (real
+    paths compared) is refused.
     """
     if not os.path.isabs(path):
-        raise AuditFilesError(f"the policy path {path} is not absolute")
+        raise AuditFilesError(f"policy_path {path} is not an absolute path")
+    if state != "absent":
+        check_outside(path, manifests_dir, "policy_path", _MANIFESTS_DIR_WHY, place="the manifests directory")
+        check_directory_path(os.path.dirname(path), "the directory of policy_path")
     info = _lstat(path)
     if info is not None and not stat.S_ISREG(info.st_mode):
         raise AuditFilesError(f"{path} exists and is not a regular file (a symlink or a directory): not touching it")
@@ -112,13 +125,23 @@ def plan_policy(path, content, state="present"):
     }
 
 
-def plan_directory(path):
-    """What making ``path`` a root-only (0700) directory would change: a dict ``path``, ``existed``, ``changes``."""
+def plan_directory(path, manifests_dir=_defaults.MANIFESTS_DIR):
+    """What making ``path`` a root-only (0700) directory would change: a dict ``path``, ``existed``, ``changes``.
+
+    Guards compare real paths: ``//var/log``, ``/var/log/.`` and a symlink to ``/var`` are the shared directories
+    they lead to.
+    """
     if not os.path.isabs(path):
-        raise AuditFilesError(f"the log directory {path} is not absolute")
+        raise AuditFilesError(f"log_dir {path} is not an absolute path")
+    real, note = resolved(path)
+    if real in SHARED_DIRECTORIES:
+        raise AuditFilesError(
+            f"log_dir {path}{note} is a shared system directory: the audit log needs a directory of its own "
+            "(its mode is set to 0700)"
+        )
+    check_outside(path, manifests_dir, "log_dir", _MANIFESTS_DIR_WHY, place="the manifests directory")
+    check_directory_path(path, "log_dir")
     normalized = os.path.normpath(path)
-    if normalized in SHARED_DIRECTORIES:
-        raise AuditFilesError(f"{path} is a shared system directory: the audit log needs a directory of its own")
     info = _lstat(normalized)
     if info is not None and not stat.S_ISDIR(info.st_mode):
         raise AuditFilesError(f"{path} exists and is not a directory (a file or a symlink): not touching it")
@@ -130,6 +153,20 @@ def plan_directory(path):
         "before_attributes": describe(info, "directory"),
         "after_attributes": wanted("directory", PRIVATE_DIR_MODE),
     }
+
+
+def read_backup(path, manifests_dir=_defaults.MANIFESTS_DIR):
+    """The bytes of a policy backup to put back: a regular file outside the manifests directory."""
+    check_outside(path, manifests_dir, "policy_restore_from", _MANIFESTS_DIR_WHY, place="the manifests directory")
+    info = _lstat(path)
+    if info is None or not stat.S_ISREG(info.st_mode):
+        what = "does not exist" if info is None else "is not a regular file"
+        raise AuditFilesError(f"policy_restore_from {path} {what}")
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise AuditFilesError(f"policy_restore_from {path} cannot be read: {exc.strerror}") from exc
 
 
 def apply_policy(plan, content, backup_dir=None):
@@ -144,7 +181,7 @@ def apply_policy(plan, content, backup_dir=None):
     if plan["state"] == "absent":
         os.unlink(path)
     elif "create" in plan["changes"] or "content" in plan["changes"]:
-        ensure_private_directory(os.path.dirname(path))
+        ensure_private_directory(os.path.dirname(path), "the directory of policy_path")
         write_file_atomically(path, content, mode=POLICY_MODE, owner=(ROOT_UID, ROOT_GID))
     else:
         os.chown(path, ROOT_UID, ROOT_GID)
@@ -157,6 +194,6 @@ def apply_directory(plan):
     if not plan["changes"]:
         return
     path = plan["path"]
-    ensure_private_directory(path)
+    ensure_private_directory(path, "log_dir")
     os.chown(path, ROOT_UID, ROOT_GID)
     os.chmod(path, PRIVATE_DIR_MODE)

@@ -27,16 +27,14 @@ comes next are kept (re-attached to the line above) while its own comments go wi
 
 import datetime
 import difflib
-import errno
 import fnmatch
-import hashlib
 import io
 import os
 import posixpath
 import re
 import stat
-import tempfile
 import traceback
+from collections import Counter
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 try:
@@ -44,33 +42,35 @@ try:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.error import CommentMark, YAMLError
     from ruamel.yaml.representer import RoundTripRepresenter
-    from ruamel.yaml.scalarstring import ScalarString
+    from ruamel.yaml.scalarstring import ScalarString, SingleQuotedScalarString
     from ruamel.yaml.tokens import CommentToken
 except ImportError:
     HAS_RUAMEL_YAML = False
     RUAMEL_YAML_IMPORT_ERROR: Optional[str] = traceback.format_exc()
     # Placeholders keep isinstance() checks valid; nothing below runs without ruamel.yaml.
-    CommentedMap = CommentedSeq = ScalarString = dict  # type: ignore[misc,assignment]
+    CommentedMap = CommentedSeq = ScalarString = SingleQuotedScalarString = dict  # type: ignore[misc,assignment]
     YAMLError = ValueError  # type: ignore[misc,assignment]
 else:
     HAS_RUAMEL_YAML = True
     RUAMEL_YAML_IMPORT_ERROR = None
 
-# SELinux contexts are copied with the ctypes shim shipped with ansible-core (it needs only
-# libselinux.so.1) or, outside Ansible, with the python3-libselinux bindings; neither is required.
-try:
-    from ansible.module_utils.compat import selinux as SELINUX_BINDINGS
-except ImportError:
-    try:
-        import selinux as SELINUX_BINDINGS  # type: ignore[import-not-found,no-redef]
-    except ImportError:
-        SELINUX_BINDINGS = None
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _flags, _goyaml
+from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
+from ansible_collections.nnf.kube_audit.plugins.module_utils._fileops import (
+    check_directory_path,
+    check_outside,
+    ensure_private_directory,
+    fsync_directory,
+    move_without_overwrite,
+    resolved,
+    sha256_hex,
+    write_backup,
+    write_file_atomically,
+)
 
-DEFAULT_MANIFEST_PATH = "/etc/kubernetes/manifests/kube-apiserver.yaml"
-DEFAULT_CONTAINER = "kube-apiserver"
-DEFAULT_BACKUP_DIR = "/etc/kubernetes/backup"
-# stray_dir defaults to this directory inside backup_dir: one place to look for everything we set aside.
-STRAY_SUBDIR = "stray-manifests"
+DEFAULT_MANIFEST_PATH = _defaults.MANIFEST_PATH
+DEFAULT_CONTAINER = _defaults.CONTAINER
+DEFAULT_BACKUP_DIR = _defaults.BACKUP_DIR
 
 HOST_PATH_TYPES = ("DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice")
 
@@ -101,22 +101,24 @@ MAX_SCAN_BYTES = 4 * 1024 * 1024
 
 _FLAG_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _FLAG_PATTERN_RE = re.compile(r"^[A-Za-z0-9._\-*?\[\]!]+$")
-_NEGATIVE_NUMBER_RE = re.compile(r"^-[0-9.]")
 _DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _BARE_DOCUMENT_START_RE = re.compile(r"^---[ \t]*(#.*)?$")
 _DOCUMENT_END_RE = re.compile(r"^\.\.\.[ \t]*(#.*)?$")
 
 
-class ManifestError(Exception):
+class ManifestError(KubeAuditError):
     """The manifest or the request cannot be used; the message names the file and the problem.
 
-    ``partial`` carries what was already done when the error happened during execution (for example
-    stray files that were moved before writing the manifest failed), so the caller can report it.
+    ``result`` (also ``partial``) carries what was already done when the error happened during execution (for
+    example stray files that were moved before writing the manifest failed), so the caller can report it.
     """
 
     def __init__(self, message: str, partial: Optional[Dict[str, Any]] = None) -> None:
-        super().__init__(message)
-        self.partial = partial or {}
+        super().__init__(message, partial)
+
+    @property
+    def partial(self) -> Dict[str, Any]:
+        return self.result
 
 
 # --------------------------------------------------------------------------------------------------
@@ -211,12 +213,29 @@ def _dump(yaml: Any, document: Any) -> str:
     return stream.getvalue()
 
 
+_NEWLINES = "\r\n"
+
+
+def _line_ending(line: str) -> str:
+    if line.endswith("\r\n"):
+        return "CRLF"
+    return "LF" if line.endswith("\n") else "no line break"
+
+
 def _first_difference(before: str, after: str) -> str:
-    before_lines = before.splitlines()
-    after_lines = after.splitlines()
+    """Where a rewrite of ``before`` would first differ from it, in words (line numbers from 1)."""
+    before_lines = _lines(before)
+    after_lines = _lines(after)
     for number, (old, new) in enumerate(zip(before_lines, after_lines), start=1):
-        if old != new:
-            return f"line {number} {old!r} would be rewritten as {new!r}"
+        if old == new:
+            continue
+        if old.rstrip("\r\n") == new.rstrip("\r\n"):
+            endings = {_line_ending(line) for line in before_lines}
+            mixed = " (the file mixes CRLF and LF line endings)" if {"CRLF", "LF"} <= endings else ""
+            return f"line {number} ends with {_line_ending(old)} but would end with {_line_ending(new)}{mixed}"
+        return f"line {number} {old.rstrip(_NEWLINES)!r} would be rewritten as {new.rstrip(_NEWLINES)!r}"
+    if len(before_lines) == len(after_lines):
+        return "the text would change"
     return f"the line count would change from {len(before_lines)} to {len(after_lines)}"
 
 
@@ -379,7 +398,7 @@ def _seq_append(seq: Any, items: Iterable[Any]) -> None:
         return
     following = _detach_following_comments(seq, len(seq) - 1, _column(seq)) if len(seq) else ""
     for item in items:
-        list.append(seq, item)
+        list.append(seq, kubelet_safe(item))
     _attach_following_comments(seq, len(seq) - 1, following)
 
 
@@ -413,6 +432,7 @@ def _map_insert(mapping: Any, key: Any, value: Any) -> None:
     if all(isinstance(existing, str) for existing in keys) and keys == sorted(keys):
         position = sum(1 for existing in keys if existing < key)
     following = _detach_following_comments(mapping, keys[position - 1], _column(mapping)) if position else ""
+    key, value = kubelet_safe(key), kubelet_safe(value)
     mapping.insert(position, key, value)
     _attach_following_comments(mapping, key, following)
 
@@ -434,11 +454,22 @@ def _map_delete(mapping: Any, key: Any, parent: Any, parent_key: Any, pending: s
     return following
 
 
+def kubelet_safe(value: Any) -> Any:
+    """A new string scalar as it must be written for the kubelet to read it back as that same string.
+
+    The kubelet decodes manifests as YAML 1.1 (go-yaml v2): a plain ``yes``, ``on``, ``n``, ``0x1F`` or ``1_000``
+    is no string there, and a Pod whose string field holds a boolean or number does not decode. Such a string is
+    written double-quoted; every other value is returned unchanged.
+    """
+    if isinstance(value, str) and not isinstance(value, ScalarString) and not _goyaml.plain_scalar_is_string(value):
+        return SingleQuotedScalarString(value)
+    return value
+
+
 def _set_scalar(owner: Any, key: Any, value: Any) -> None:
     """Replace a scalar, keeping its quoting style (and its comments, which ruamel keeps by key)."""
     old = owner[key]
-    if isinstance(old, ScalarString) and isinstance(value, str):
-        value = type(old)(value)
+    value = type(old)(value) if isinstance(old, ScalarString) and isinstance(value, str) else kubelet_safe(value)
     if isinstance(owner, CommentedSeq):
         list.__setitem__(owner, key, value)
     else:
@@ -462,9 +493,7 @@ def normalize_flag_name(name: Any, option: str = "args") -> str:
     return stripped
 
 
-def flag_key(name: str) -> str:
-    """The identity of a flag: Kubernetes components normalise '_' to '-' in flag names."""
-    return name.replace("_", "-")
+flag_key = _flags.flag_key
 
 
 def render_flag_value(value: Any, what: str) -> str:
@@ -521,6 +550,11 @@ class MountSpec:
         for key, value in (("host_path", host_path), ("mount_path", mount_path)):
             if not isinstance(value, str) or not value.startswith("/") or "\n" in value:
                 raise ManifestError(f"{where} ({name}): {key} must be an absolute path, got {value!r}")
+            if is_root_path(value):
+                raise ManifestError(
+                    f"{where} ({name}): {key} {value!r} is the root directory: mounting the host's / into the "
+                    "container, or anything over the container's /, is refused"
+                )
         volume_type = raw.get("type")
         if volume_type is not None and volume_type not in HOST_PATH_TYPES:
             raise ManifestError(f"{where} ({name}): type {volume_type!r} is not one of {', '.join(HOST_PATH_TYPES)}")
@@ -541,6 +575,11 @@ class MountSpec:
         }
 
 
+def is_root_path(path: str) -> bool:
+    """``/``, ``//``, ``/./``, ``/var/..``: the root directory, read lexically (no file system)."""
+    return posixpath.normpath("/" + path.lstrip("/")) == "/"
+
+
 def _normalize_mount_path(path: Any) -> Any:
     """Compare mount paths as the container runtime sees them: /var/log/x/ and /var/log/x are one."""
     return posixpath.normpath(path) if isinstance(path, str) and path else path
@@ -551,52 +590,14 @@ def _normalize_mount_path(path: Any) -> Any:
 # --------------------------------------------------------------------------------------------------
 
 
-class _Flag:
-    """One flag occurrence: ``--name=value`` (one item), ``--name value`` (two items) or bare ``--name``."""
-
-    __slots__ = ("index", "key", "name", "value", "value_index")
-
-    def __init__(self, index: int, name: str, value: Optional[str], value_index: Optional[int]) -> None:
-        self.index = index
-        self.name = name
-        self.key = flag_key(name)
-        self.value = value
-        self.value_index = value_index
-
-
-def _looks_like_flag(item: Any) -> bool:
-    return isinstance(item, str) and item.startswith("-") and not _NEGATIVE_NUMBER_RE.match(item)
-
-
-def parse_flags(items: List[Any]) -> List[_Flag]:
-    """Find the long flags in a container command or args list (other items, like the program, are skipped).
-
-    kube-apiserver takes no positional arguments, so an item after ``--name`` that is not itself a
-    flag is that flag's value (the two-item form). Nothing after a bare ``--`` is a flag.
-    """
-    flags: List[_Flag] = []
-    index = 0
-    while index < len(items):
-        item = items[index]
-        if item == "--":
-            break
-        if isinstance(item, str) and item.startswith("--") and len(item) > 2:
-            body = item[2:]
-            if "=" in body:
-                name, value = body.split("=", 1)
-                flags.append(_Flag(index, name, value, None))
-            elif index + 1 < len(items) and not _looks_like_flag(items[index + 1]):
-                flags.append(_Flag(index, body, str(items[index + 1]), index + 1))
-                index += 1
-            else:
-                flags.append(_Flag(index, body, None, None))
-        index += 1
-    return flags
+def parse_flags(items: List[Any]) -> List[_flags.Flag]:
+    """The flags of a command list, read the way kube-apiserver's flag parser (pflag) reads them."""
+    return _flags.parse(items)
 
 
 def flags_of(command: List[Any]) -> Dict[str, Optional[str]]:
     """The flags of a command list as {name: value}; the last occurrence wins, as in kube-apiserver."""
-    return {flag.key: flag.value for flag in parse_flags(command)}
+    return _flags.values(command)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -840,15 +841,17 @@ class _Editor:
             )
         set_keys = {flag_key(name) for name, _value in self.set_flags}
         extra_args = self.container.get("args")
-        if isinstance(extra_args, list):
-            for flag in parse_flags(extra_args):
-                if flag.key in set_keys or self._managed_by_remove(flag.key):
-                    raise self._fail(
-                        f"container {self.container_name!r} passes --{flag.name} in its args list; this module "
-                        "edits the command list only and would leave a second, conflicting copy"
-                    )
-
-        flags = parse_flags(command)
+        # kube-apiserver parses command[1:] + args as one command line: so do we, then keep the command's part.
+        items = list(command) + (list(extra_args) if isinstance(extra_args, list) else [])
+        flags = []
+        for flag in parse_flags(items):
+            if max(flag.indexes) < len(command):
+                flags.append(flag)
+            elif flag.key in set_keys or self._managed_by_remove(flag.key):
+                raise self._fail(
+                    f"container {self.container_name!r} passes --{flag.name} in its args list; this module "
+                    "edits the command list only and would leave a second, conflicting copy"
+                )
         delete: Set[int] = set()
         appended: List[str] = []
         for name, value in self.set_flags:
@@ -866,12 +869,12 @@ class _Editor:
                     _set_scalar(command, first.index, f"--{first.name}={value}")
                 self.changes.append(f"replaced --{first.name}={first.value} with --{first.name}={value}")
             for duplicate in occurrences[1:]:
-                delete.update(_flag_indexes(duplicate))
-                self.changes.append(f"removed duplicate {_describe_flag(duplicate)}")
+                delete.update(duplicate.indexes)
+                self.changes.append(f"removed duplicate {duplicate.describe()}")
         for flag in flags:
             if flag.key not in set_keys and self._managed_by_remove(flag.key):
-                delete.update(_flag_indexes(flag))
-                self.changes.append(f"removed {_describe_flag(flag)}")
+                delete.update(flag.indexes)
+                self.changes.append(f"removed {flag.describe()}")
         for index in sorted(delete, reverse=True):
             self._delete_item(command, index, self.container, "command")
         _seq_append(command, appended)
@@ -1122,21 +1125,56 @@ class _Editor:
         )
 
     def _check_emitted(self, body: str) -> None:
-        """Re-read what we are about to write: it must hold exactly the edited data."""
+        """Re-read what we are about to write, as YAML 1.2 and as the kubelet reads it (YAML 1.1, go-yaml v2).
+
+        It must hold exactly the edited data, and the kubelet must read every value we wrote as we meant it: no
+        place where the two readings disagree that did not already disagree (the same way) in the original.
+        """
         reread = new_yaml().load(body)
         if _plain(reread) != _plain(self.document):
             raise self._fail("internal error: the edited manifest does not read back as the intended data")
+        try:
+            before = _kubelet_disagreements(self.framing.body)
+        except _goyaml.YamlError:
+            before = None  # the kubelet cannot read the original either: nothing to compare with
+        try:
+            after = _kubelet_disagreements(body)
+        except _goyaml.YamlError as exc:
+            if before is None:
+                return
+            raise self._fail(f"internal error: the kubelet could not read the edited manifest: {exc}") from None
+        new = after - (before or Counter())
+        if new:
+            path, kubelet, intended = sorted(new)[0]
+            raise self._fail(
+                f"internal error: the kubelet (YAML 1.1) would read {path} of the edited manifest as {kubelet}, "
+                f"not as {intended}"
+            )
 
 
-def _flag_indexes(flag: _Flag) -> List[int]:
-    return [flag.index] if flag.value_index is None else [flag.index, flag.value_index]
+_MISSING = "(absent)"
 
 
-def _describe_flag(flag: _Flag) -> str:
-    if flag.value is None:
-        return f"--{flag.name}"
-    separator = " " if flag.value_index is not None else "="
-    return f"--{flag.name}{separator}{flag.value}"
+def _kubelet_disagreements(text: str) -> "Counter[Tuple[str, str, str]]":
+    """Where the kubelet's reading of ``text`` (YAML 1.1) differs from YAML 1.2's: (path, kubelet, 1.2) counts.
+
+    List positions are left out of the paths, so an item that moved (a flag removed above it) is still the same
+    disagreement.
+    """
+    found: Counter = Counter()
+
+    def walk(kubelet: Any, intended: Any, path: str) -> None:
+        if isinstance(kubelet, dict) and isinstance(intended, dict):
+            for key in sorted(set(kubelet) | set(intended), key=str):
+                walk(kubelet.get(key, _MISSING), intended.get(key, _MISSING), f"{path}.{key}" if path else str(key))
+        elif isinstance(kubelet, list) and isinstance(intended, list) and len(kubelet) == len(intended):
+            for kubelet_item, intended_item in zip(kubelet, intended):
+                walk(kubelet_item, intended_item, f"{path}[]")
+        elif type(kubelet) is not type(intended) or kubelet != intended:
+            found[(path, repr(kubelet), repr(intended))] += 1
+
+    walk(_goyaml.load(text), _plain(new_yaml().load(text)), "")
+    return found
 
 
 def _plain(value: Any) -> Any:
@@ -1166,20 +1204,20 @@ def _set_or_insert(mapping: Any, key: str, value: Any) -> None:
 def _new_volume_mount(mount: MountSpec) -> Any:
     # kubeadm's key order; readOnly written explicitly, as the seed procedure does.
     entry = CommentedMap()
-    entry["mountPath"] = mount.mount_path
-    entry["name"] = mount.name
+    entry["mountPath"] = kubelet_safe(mount.mount_path)
+    entry["name"] = kubelet_safe(mount.name)
     entry["readOnly"] = mount.read_only
     return entry
 
 
 def _new_volume(mount: MountSpec) -> Any:
     host_path = CommentedMap()
-    host_path["path"] = mount.host_path
+    host_path["path"] = kubelet_safe(mount.host_path)
     if mount.type is not None:
-        host_path["type"] = mount.type
+        host_path["type"] = kubelet_safe(mount.type)
     volume = CommentedMap()
     volume["hostPath"] = host_path
-    volume["name"] = mount.name
+    volume["name"] = kubelet_safe(mount.name)
     return volume
 
 
@@ -1322,213 +1360,15 @@ def plan_stray_moves(strays: List[StrayFile], stray_dir: str) -> List[Dict[str, 
     return moves
 
 
-def move_without_overwrite(source: str, directory: str, name: str) -> str:
-    """Move ``source`` (a file or symlink) into ``directory`` and return the path it got.
-
-    A hard link is the atomic "create only if absent"; when the file system refuses hard links
-    or ``directory`` is on another file system, the file is copied (exclusively) and removed.
-    """
-    base = name
-    number = 0
-    while True:
-        target = os.path.join(directory, name)
-        try:
-            os.link(source, target, follow_symlinks=False)
-        except FileExistsError:
-            number += 1
-            name = f"{base}.{number}"
-            continue
-        except OSError as exc:
-            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK):
-                raise
-            if os.path.lexists(target):
-                number += 1
-                name = f"{base}.{number}"
-                continue
-            _copy_exclusive(source, target)
-        os.unlink(source)
-        return target
-
-
-def _copy_exclusive(source: str, target: str) -> None:
-    if os.path.islink(source):
-        os.symlink(os.readlink(source), target)
-        return
-    info = os.stat(source)
-    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with open(source, "rb") as handle:
-            while True:
-                chunk = handle.read(1024 * 1024)
-                if not chunk:
-                    break
-                os.write(descriptor, chunk)
-        os.fchmod(descriptor, stat.S_IMODE(info.st_mode))
-        _keep_owner(descriptor, info, target)
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-    os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
-
-
-# --------------------------------------------------------------------------------------------------
-# Writing
-# --------------------------------------------------------------------------------------------------
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _keep_owner(descriptor: int, info: os.stat_result, path: str) -> None:
-    current = os.fstat(descriptor)
-    if (current.st_uid, current.st_gid) == (info.st_uid, info.st_gid):
-        return
-    try:
-        os.fchown(descriptor, info.st_uid, info.st_gid)
-    except PermissionError as exc:
-        raise ManifestError(f"{path}: cannot keep owner {info.st_uid}:{info.st_gid} (run as root)") from exc
-
-
-def _selinux() -> Any:
-    """The libselinux bindings when SELinux is enabled, else None."""
-    if SELINUX_BINDINGS is None:
-        return None
-    try:
-        return SELINUX_BINDINGS if SELINUX_BINDINGS.is_selinux_enabled() == 1 else None
-    except (AttributeError, OSError):
-        return None
-
-
-def copy_selinux_context(reference: str, target: str) -> None:
-    """Give ``target`` the SELinux context of ``reference`` (no-op without SELinux)."""
-    selinux = _selinux()
-    if selinux is None:
-        return
-    result = selinux.lgetfilecon_raw(reference)
-    context = result[1] if isinstance(result, (list, tuple)) else result
-    if context:
-        if isinstance(context, bytes):
-            context = context.decode("utf-8")
-        selinux.lsetfilecon(target, context)
-
-
-def _fsync_directory(directory: str) -> None:
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
-def write_file_atomically(
-    path: str, data: bytes, mode: Optional[int] = None, owner: Optional[Tuple[int, int]] = None
-) -> None:
-    """Replace (or create) the file at ``path`` with ``data`` in one rename.
-
-    ``mode`` and ``owner`` (uid, gid) are set when given; otherwise an existing file's are kept, as is its
-    SELinux context. The temporary file lives in the same directory (rename is atomic only within a file
-    system) and its name starts with '.', which the kubelet ignores, so it never sees a half-written
-    manifest. A symlink at ``path`` is kept; the file it points to is replaced.
-    """
-    target = os.path.realpath(path)
-    try:
-        info: Optional[os.stat_result] = os.stat(target)
-    except FileNotFoundError:
-        info = None
-    if info is None and mode is None:
-        raise ValueError(f"{path} does not exist: a mode is needed to create it")
-    directory = os.path.dirname(target)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(descriptor, view) :]
-            os.fchmod(descriptor, mode if mode is not None else stat.S_IMODE(info.st_mode))
-            if owner is not None:
-                os.fchown(descriptor, *owner)
-            elif info is not None:
-                _keep_owner(descriptor, info, path)
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        if info is not None:
-            copy_selinux_context(target, temporary)
-        os.rename(temporary, target)
-    except BaseException:
-        if os.path.lexists(temporary):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(directory)
-
-
-def ensure_private_directory(path: str) -> bool:
-    """Create ``path`` and any missing parents with mode 0700; return whether anything was created."""
-    missing = []
-    current = os.path.abspath(path)
-    while not os.path.isdir(current):
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    for directory in reversed(missing):
-        os.mkdir(directory, 0o700)
-        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
-    return bool(missing)
-
-
-def backup_name(path: str, now: Optional[datetime.datetime] = None) -> str:
-    """``kube-apiserver.yaml.2024-05-28T13-39-50.342694`` (no ':' so it is a safe file name everywhere)."""
-    moment = now or datetime.datetime.now()
-    return f"{os.path.basename(path)}.{moment.strftime('%Y-%m-%dT%H-%M-%S.%f')}"
-
-
-def write_backup(
-    path: str, data: bytes, info: os.stat_result, backup_dir: str, now: Optional[datetime.datetime] = None
-) -> str:
-    """Store ``data`` (the original bytes of ``path``) in ``backup_dir`` with the original mode; never overwrite."""
-    ensure_private_directory(backup_dir)
-    base = backup_name(path, now)
-    name, number = base, 0
-    while True:
-        target = os.path.join(backup_dir, name)
-        try:
-            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            number += 1
-            name = f"{base}.{number}"
-            continue
-        break
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(descriptor, view) :]
-        os.fchmod(descriptor, stat.S_IMODE(info.st_mode))
-        _keep_owner(descriptor, info, target)
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-    _fsync_directory(backup_dir)
-    return target
-
-
-def check_outside_manifests_dir(directory: str, manifests_dir: str, option: str) -> None:
-    """Refuse a directory inside the manifests directory (symlinks resolved): the kubelet reads it."""
-    real_directory = os.path.realpath(directory)
-    real_manifests = os.path.realpath(manifests_dir)
-    if real_directory == real_manifests or real_directory.startswith(real_manifests.rstrip(os.sep) + os.sep):
-        resolved = "" if real_directory == os.path.normpath(directory) else f" (resolves to {real_directory})"
-        raise ManifestError(
-            f"{option} {directory}{resolved} is inside the manifests directory {manifests_dir}: "
-            "the kubelet would treat files there as pods; choose a directory outside it"
-        )
+def check_outside_manifests_dir(path: str, manifests_dir: str, option: str) -> None:
+    """Refuse a path inside the manifests directory (real paths compared): the kubelet reads every file there."""
+    check_outside(
+        path,
+        manifests_dir,
+        option,
+        "the kubelet would treat files there as pods; choose a path outside it",
+        place="the manifests directory",
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1537,7 +1377,7 @@ def check_outside_manifests_dir(directory: str, manifests_dir: str, option: str)
 
 
 def default_stray_dir(backup_dir: str) -> str:
-    return os.path.join(backup_dir, STRAY_SUBDIR)
+    return os.path.join(backup_dir, _defaults.STRAY_SUBDIR)
 
 
 def read_manifest(path: str) -> Tuple[bytes, str, os.stat_result]:
@@ -1596,13 +1436,23 @@ def apply_manifest_update(
         source=path,
     )
     after_bytes = edit.after.encode("utf-8") if edit.changed else data
+    for position, raw in enumerate(mounts or []):
+        mount = MountSpec.from_dict(raw, position)
+        real, _note = resolved(mount.host_path)
+        if real == "/":
+            raise ManifestError(
+                f"mounts[{position}] ({mount.name}): host_path {mount.host_path} resolves to / on this host: "
+                "mounting the host's root directory into the container is refused"
+            )
     stray_target = stray_dir or default_stray_dir(backup_dir)
     if backup:
         check_outside_manifests_dir(backup_dir, manifests_dir, "backup_dir")
+        check_directory_path(backup_dir, "backup_dir")
     moves: List[Dict[str, str]] = []
     warnings = list(edit.warnings)
     if clean_stray:
         check_outside_manifests_dir(stray_target, manifests_dir, "stray_dir")
+        check_directory_path(stray_target, "stray_dir")
         scan = list_stray_files(manifests_dir, os.path.basename(path), edit.pod_name, edit.pod_namespace)
         warnings.extend(scan.warnings)
         moves = plan_stray_moves(scan.strays, stray_target)
@@ -1631,11 +1481,11 @@ def apply_manifest_update(
     done: List[Dict[str, str]] = []
     try:
         if moves:
-            ensure_private_directory(stray_target)
+            ensure_private_directory(stray_target, "stray_dir")
             for move in moves:
                 landed = move_without_overwrite(move["from"], stray_target, os.path.basename(move["to"]))
                 done.append({"from": move["from"], "to": landed, "reason": move["reason"]})
-            _fsync_directory(manifests_dir)
+            fsync_directory(manifests_dir)
             result["stray_files"] = done
         if edit.changed:
             current, _text, _info = read_manifest(path)
@@ -1644,9 +1494,9 @@ def apply_manifest_update(
             if backup:
                 result["backup_file"] = write_backup(path, data, info, backup_dir, now)
             write_file_atomically(path, after_bytes)
-    except (OSError, ManifestError) as exc:
+    except (OSError, KubeAuditError) as exc:
         result["stray_files"] = done
-        message = str(exc) if isinstance(exc, ManifestError) else f"{exc.filename or path}: {exc.strerror or exc}"
+        message = str(exc) if isinstance(exc, KubeAuditError) else f"{exc.filename or path}: {exc.strerror or exc}"
         if done:
             moved = ", ".join(f"{move['from']} -> {move['to']}" for move in done)
             message += f" (stray files already moved: {moved})"
@@ -1654,7 +1504,42 @@ def apply_manifest_update(
     return result
 
 
-def restore_manifest(*, path: str, backup_file: str, check_mode: bool = False) -> Dict[str, Any]:
+def _pod_of(text: str, source: str, container: Optional[str]) -> Tuple[str, str]:
+    """(namespace, name) of the static pod ``text`` defines, or ManifestError naming ``source``."""
+    document = _load_single_document(text, source)
+    if not isinstance(document, dict) or document.get("kind") != "Pod":
+        kind = document.get("kind") if isinstance(document, dict) else type(document).__name__
+        raise ManifestError(f"{source} is not a static-pod manifest (kind {kind!r}, not 'Pod')")
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+        raise ManifestError(f"{source} is not a static-pod manifest: metadata.name is missing")
+    if container is not None:
+        spec = document.get("spec")
+        containers = spec.get("containers") if isinstance(spec, dict) else None
+        names = [c.get("name") for c in containers or [] if isinstance(c, dict)] if isinstance(containers, list) else []
+        if container not in names:
+            raise ManifestError(f"{source} has no container named {container!r}: it is not a manifest of this pod")
+    namespace = metadata.get("namespace")
+    return (namespace if isinstance(namespace, str) and namespace else "default", metadata["name"])
+
+
+def _check_same_pod(backup_text: str, backup_file: str, current_text: str, path: str, container: str) -> None:
+    """``restore_from`` must be a manifest of the pod ``path`` defines (when ``path`` can still be read as one)."""
+    wanted = _pod_of(backup_text, backup_file, container)
+    try:
+        current = _pod_of(current_text, path, None)
+    except ManifestError:
+        return  # the current manifest is broken: putting a Pod manifest of the container back is the repair
+    if current != wanted:
+        raise ManifestError(
+            f"restore_from {backup_file} defines pod {wanted[0]}/{wanted[1]}, but {path} defines "
+            f"{current[0]}/{current[1]}: refusing to replace one pod with another"
+        )
+
+
+def restore_manifest(
+    *, path: str, backup_file: str, check_mode: bool = False, container: str = DEFAULT_CONTAINER
+) -> Dict[str, Any]:
     """Put the bytes of ``backup_file`` back at ``path``: the rollback of a change this module made.
 
     The manifest is replaced the same way an edit writes it (a dot-file the kubelet ignores, then a rename,
@@ -1665,6 +1550,7 @@ def restore_manifest(*, path: str, backup_file: str, check_mode: bool = False) -
     check_outside_manifests_dir(backup_file, manifests_dir, "restore_from")
     backup, backup_text, _backup_info = read_manifest(backup_file)
     current, current_text, _info = read_manifest(path)
+    _check_same_pod(backup_text, backup_file, current_text, path, container)
     result: Dict[str, Any] = {
         "changed": backup != current,
         "manifest_changed": backup != current,
@@ -1681,10 +1567,7 @@ def restore_manifest(*, path: str, backup_file: str, check_mode: bool = False) -
         "after": backup_text,
     }
     if result["changed"] and not check_mode:
-        try:
-            write_file_atomically(path, backup)
-        except OSError as exc:
-            raise ManifestError(f"{exc.filename or path}: {exc.strerror or exc}") from exc
+        write_file_atomically(path, backup)
     return result
 
 

@@ -349,14 +349,10 @@ checksum_after:
   sample: 0b1e9f5d8c3a2b4e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _errors
 from ansible_collections.nnf.kube_audit.plugins.module_utils.static_pod import (
-    DEFAULT_BACKUP_DIR,
-    DEFAULT_CONTAINER,
-    DEFAULT_MANIFEST_PATH,
     HAS_RUAMEL_YAML,
     HOST_PATH_TYPES,
     RUAMEL_YAML_IMPORT_ERROR,
@@ -372,11 +368,42 @@ _EDIT_OPTIONS = ("args", "remove_args", "mounts", "remove_mounts", "annotations"
 _INTERNAL_KEYS = ("before", "after", "warnings", "path")
 
 
+def run(params, check_mode):
+    """The module's work: restore or edit; ManifestError carries what a failed run already did."""
+    if params["restore_from"]:
+        return restore_manifest(
+            path=params["path"],
+            backup_file=params["restore_from"],
+            container=params["container"],
+            check_mode=check_mode,
+        )
+    try:
+        return apply_manifest_update(
+            path=params["path"],
+            container=params["container"],
+            args=params["args"],
+            remove_args=params["remove_args"],
+            mounts=params["mounts"],
+            remove_mounts=params["remove_mounts"],
+            annotations=params["annotations"],
+            backup=params["backup"],
+            backup_dir=params["backup_dir"],
+            clean_stray=params["clean_stray"],
+            stray_dir=params["stray_dir"],
+            check_mode=check_mode,
+        )
+    except ManifestError as exc:
+        partial = {key: value for key, value in exc.result.items() if key not in _INTERNAL_KEYS}
+        # Files already moved are a change even though the run failed.
+        partial["changed"] = bool(partial.get("stray_files"))
+        raise ManifestError(str(exc), partial) from exc
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type="path", default=DEFAULT_MANIFEST_PATH),
-            container=dict(type="str", default=DEFAULT_CONTAINER),
+            path=dict(type="path", default=_defaults.MANIFEST_PATH),
+            container=dict(type="str", default=_defaults.CONTAINER),
             args=dict(type="dict"),
             remove_args=dict(type="list", elements="str"),
             mounts=dict(
@@ -393,7 +420,7 @@ def main():
             remove_mounts=dict(type="list", elements="str"),
             annotations=dict(type="dict"),
             backup=dict(type="bool", default=False),
-            backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
+            backup_dir=dict(type="path", default=_defaults.BACKUP_DIR),
             clean_stray=dict(type="bool", default=True),
             stray_dir=dict(type="path"),
             restore_from=dict(type="path"),
@@ -404,35 +431,7 @@ def main():
     if not HAS_RUAMEL_YAML:
         module.fail_json(msg=missing_required_lib("ruamel.yaml"), exception=RUAMEL_YAML_IMPORT_ERROR)
 
-    params = module.params
-    try:
-        if params["restore_from"]:
-            result = restore_manifest(
-                path=params["path"], backup_file=params["restore_from"], check_mode=module.check_mode
-            )
-        else:
-            result = apply_manifest_update(
-                path=params["path"],
-                container=params["container"],
-                args=params["args"],
-                remove_args=params["remove_args"],
-                mounts=params["mounts"],
-                remove_mounts=params["remove_mounts"],
-                annotations=params["annotations"],
-                backup=params["backup"],
-                backup_dir=params["backup_dir"],
-                clean_stray=params["clean_stray"],
-                stray_dir=params["stray_dir"],
-                check_mode=module.check_mode,
-            )
-    except ManifestError as exc:
-        partial = {key: value for key, value in exc.partial.items() if key not in _INTERNAL_KEYS}
-        # Files already moved are a change even though the run failed.
-        partial["changed"] = bool(partial.get("stray_files"))
-        module.fail_json(msg=str(exc), **partial)
-    except Exception as exc:  # report unexpected failures with their traceback
-        module.fail_json(msg=f"{params['path']}: unexpected error: {exc}", exception=traceback.format_exc())
-
+    result = _errors.run(module, lambda: run(module.params, module.check_mode), subject=module.params["path"])
     for warning in result["warnings"]:
         module.warn(warning)
     if module._diff:

@@ -6,6 +6,7 @@ import stat
 import pytest
 
 from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_files
+from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
 
 POLICY = b"apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n"
 NEWER = POLICY + "- level: None  # caf\u00e9\n".encode()
@@ -111,9 +112,9 @@ def test_a_policy_path_that_is_no_regular_file_is_refused(tmp_path, kind):
 
 
 def test_relative_paths_are_refused():
-    with pytest.raises(audit_files.AuditFilesError, match="not absolute"):
+    with pytest.raises(audit_files.AuditFilesError, match=r"policy_path policies/audit-policy\.yaml is not"):
         audit_files.plan_policy("policies/audit-policy.yaml", POLICY)
-    with pytest.raises(audit_files.AuditFilesError, match="not absolute"):
+    with pytest.raises(audit_files.AuditFilesError, match="log_dir var/log/kubernetes is not an absolute path"):
         audit_files.plan_directory("var/log/kubernetes")
 
 
@@ -142,5 +143,37 @@ def test_shared_system_directories_are_refused(path):
 
 def test_a_file_where_the_log_directory_belongs_is_refused(tmp_path):
     (tmp_path / "kubernetes").write_text("not a directory")
-    with pytest.raises(audit_files.AuditFilesError, match="not a directory"):
+    with pytest.raises(KubeAuditError, match="not a directory"):
         audit_files.plan_directory(str(tmp_path / "kubernetes"))
+
+
+# Hardening item 3: the guards compare real paths on the master, and the module is safe without the role.
+
+
+@pytest.mark.parametrize(
+    "spelling", ["//var/log", "/var//log", "/var/log/.", "/var/./log/", "/var/log/kubernetes/..", "///var"]
+)
+def test_shared_directories_are_refused_however_they_are_spelled(spelling):
+    with pytest.raises(audit_files.AuditFilesError, match=r"shared system directory"):
+        audit_files.plan_directory(spelling)
+
+
+def test_a_path_through_a_symlink_to_a_shared_directory_is_refused(tmp_path):
+    os.symlink("/var", tmp_path / "varlink")
+    with pytest.raises(audit_files.AuditFilesError, match=f"log_dir {tmp_path}/varlink/log .resolves to /var/log."):
+        audit_files.plan_directory(str(tmp_path / "varlink" / "log"))
+
+
+@pytest.mark.parametrize(
+    "spelling", ["{m}/audit.yaml", "{m}/./audit.yaml", "{k}//manifests/audit.yaml", "{link}/a.yaml"]
+)
+def test_a_policy_in_the_manifests_directory_is_refused_however_it_is_spelled(tmp_path, spelling):
+    manifests = tmp_path / "kubernetes" / "manifests"
+    manifests.mkdir(parents=True)
+    os.symlink(manifests, tmp_path / "link")
+    path = spelling.format(m=manifests, k=manifests.parent, link=tmp_path / "link")
+    with pytest.raises(KubeAuditError, match=r"policy_path .* is inside the manifests directory"):
+        audit_files.plan_policy(path, POLICY, manifests_dir=str(manifests))
+    with pytest.raises(KubeAuditError, match=r"log_dir .* is inside the manifests directory"):
+        audit_files.plan_directory(os.path.dirname(path), manifests_dir=str(manifests))
+    assert os.listdir(manifests) == []
