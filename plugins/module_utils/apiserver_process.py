@@ -11,6 +11,10 @@ The kubelet gives no direct answer to "is the pod from this manifest running?" o
   CLOCK_BOOTTIME ticks), whose command line ends with the manifest's ``command[1:] + args``, in the caller's
   network namespace (a static apiserver uses ``hostNetwork``; the namespace filter keeps test masters that
   share one kernel apart).
+* ``$(VAR)`` references in ``command`` and ``args`` are expanded as the kubelet expands them (k8s.io/kubernetes
+  third_party/forked/golang/expansion) against the container's ``env``: ``expand()`` turns one argv item into
+  an ``Expansion``, a matcher. A variable with a literal ``value`` is substituted; one the kubelet resolves at
+  run time (``valueFrom``, ``envFrom``, service links) matches any text in its place.
 * the manifest's own ``readinessProbe`` (or startup/liveness probe), sent the way the kubelet sends it: TLS not
   verified, success for a status from 200 to 399.
 
@@ -28,6 +32,8 @@ import ssl
 import time
 import traceback
 from collections import namedtuple
+
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _flags
 
 try:
     from ruamel.yaml import YAML
@@ -141,9 +147,181 @@ def list_processes(name=PROCESS_NAME, proc_root="/proc", ticks_per_second=None):
     return sorted(found, key=lambda process: process.started)
 
 
+def _matches(flag, arg):
+    return flag.matches(arg) if isinstance(flag, Expansion) else flag == arg
+
+
+def _aligned(process, flags):
+    """``(flag, argument)`` pairs: the end of the command line against the flags; None where argv is too short."""
+    offset = len(process.argv) - len(flags)
+    return [(flag, process.argv[offset + index] if offset + index >= 1 else None) for index, flag in enumerate(flags)]
+
+
 def runs_flags(process, flags):
-    """The command line ends with the manifest's flags (argv[0] and any wrapper in front are not trusted)."""
-    return len(process.argv) > len(flags) and process.argv[len(process.argv) - len(flags) :] == list(flags)
+    """The command line ends with the manifest's flags (argv[0] and any wrapper in front are not trusted).
+
+    ``flags`` are ``Expansion`` matchers (``container_flags()``) or plain strings.
+    """
+    return len(process.argv) > len(flags) and all(_matches(flag, arg) for flag, arg in _aligned(process, flags))
+
+
+def flags_difference(process, flags):
+    """None when ``process`` runs ``flags``; else the first flag it does not run, for the failure message.
+
+    ``flag`` is the position in the container's ``command[1:] + args``, ``manifest`` the text written there,
+    ``expected`` the text after expansion (``<NAME>`` for a value known only at run time), ``found`` the process's
+    argument in that place (None when its command line is too short to have one).
+    """
+    if runs_flags(process, flags):
+        return None
+    for index, (flag, arg) in enumerate(_aligned(process, flags)):
+        if arg is None or not _matches(flag, arg):
+            expansion = flag if isinstance(flag, Expansion) else Expansion(flag, [flag])
+            return {"flag": index, "manifest": expansion.text, "expected": str(expansion), "found": arg}
+    return {"flag": None, "manifest": None, "expected": None, "found": None}  # no argv[0]: nothing in front
+
+
+# --------------------------------------------------------------------------------------------------- $(VAR) expansion
+
+# Names the kubelet may define from the cluster's services (pkg/kubelet/envvars: the "kubernetes" service always,
+# the pod's namespace's services with enableServiceLinks): whether it does, and with which value, depends on what
+# its service informer holds when it starts the container.
+_SERVICE_LINK = re.compile(
+    r"[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)\Z"
+)
+
+RuntimeValue = namedtuple("RuntimeValue", ["name"])
+"""The value of the variable ``name``, known only when the kubelet starts the container: any text matches it."""
+
+
+class Expansion:
+    """One argv item (or env value) as the kubelet expands it: literal text and values known only at run time.
+
+    ``text`` is what the manifest says; ``parts`` the expansion, strings and ``RuntimeValue``s; ``value`` the
+    expanded text, or None when a runtime value is part of it; ``matches(arg)`` whether a process argument can be
+    this item; ``str()`` shows it with each runtime value as ``<NAME>``.
+    """
+
+    __slots__ = ("_regex", "parts", "text")
+
+    def __init__(self, text, parts):
+        self.text = text
+        merged = []
+        for part in parts:
+            if isinstance(part, str) and merged and isinstance(merged[-1], str):
+                merged[-1] += part
+            elif part != "":
+                merged.append(part)
+        self.parts = tuple(merged)
+        self._regex = None
+
+    @property
+    def value(self):
+        if any(isinstance(part, RuntimeValue) for part in self.parts):
+            return None
+        return "".join(self.parts)
+
+    def matches(self, arg):
+        value = self.value
+        if value is not None:
+            return arg == value
+        if self._regex is None:
+            pattern = []
+            for part in self.parts:
+                if isinstance(part, str):
+                    pattern.append(re.escape(part))
+                elif not pattern or pattern[-1] != ".*":  # runtime values in a row match what one does
+                    pattern.append(".*")
+            self._regex = re.compile("".join(pattern), re.DOTALL)
+        return self._regex.fullmatch(arg) is not None
+
+    def __str__(self):
+        return "".join(part if isinstance(part, str) else f"<{part.name}>" for part in self.parts)
+
+    def __repr__(self):
+        return f"Expansion({self.text!r} -> {str(self)!r})"
+
+
+class ContainerEnv:
+    """The variables the kubelet defines for a container: name -> expansion parts (``container_env()``)."""
+
+    def __init__(self, open_names=False):
+        self.values = {}
+        self.open_names = open_names  # envFrom may define any name
+
+    def lookup(self, name):
+        """What ``$(name)`` expands to: its value, any text when the kubelet may define it, else itself."""
+        if name in self.values:
+            return self.values[name]
+        if self.open_names or _SERVICE_LINK.match(name):
+            return (RuntimeValue(name),)
+        return ("$(" + name + ")",)
+
+
+def _text(value):
+    return "" if value is None else str(value)
+
+
+def container_env(container):
+    """The container's variables as the kubelet defines them (makeEnvironmentVariables), for ``expand()``.
+
+    Each ``env`` entry in order: a non-empty ``value`` is expanded against the variables defined before it (and the
+    service links); otherwise ``valueFrom`` (a field or resource of the pod, a ConfigMap or Secret key) is a value
+    known only at run time; otherwise the variable is empty. ``envFrom`` may define any other name.
+    """
+    env = container.get("env") or []
+    name = container.get("name")
+    if not isinstance(env, list):
+        raise ManifestError(f"container {name!r}: env must be a list")
+    resolved = ContainerEnv(open_names=bool(container.get("envFrom")))
+    for index, entry in enumerate(env):
+        if not isinstance(entry, dict):
+            raise ManifestError(f"container {name!r}: env[{index}] must be a mapping with a name and a value")
+        variable, value = _text(entry.get("name")), _text(entry.get("value"))
+        if value:
+            resolved.values[variable] = tuple(_expand_parts(value, resolved.lookup))
+        elif entry.get("valueFrom"):
+            resolved.values[variable] = (RuntimeValue(variable),)
+        else:
+            resolved.values[variable] = ("",)
+    return resolved
+
+
+def _expand_parts(text, lookup):
+    """expansion.Expand: ``$(NAME)`` -> ``lookup(NAME)``, ``$$`` -> ``$``, anything else after ``$`` as written."""
+    parts, literal = [], []
+    cursor, length = 0, len(text)
+    while cursor < length:
+        char = text[cursor]
+        if char != "$" or cursor + 1 == length:  # a "$" at the very end stays
+            literal.append(char)
+            cursor += 1
+            continue
+        following = text[cursor + 1]
+        closer = text.find(")", cursor + 2) if following == "(" else -1
+        if following == "$":
+            literal.append("$")
+        elif closer >= 0:
+            parts.append("".join(literal))
+            literal = []
+            parts.extend(lookup(text[cursor + 2 : closer]))
+            cursor = closer + 1
+            continue
+        elif following == "(":
+            literal.append("$(")  # no closing parenthesis: not a reference
+        else:
+            # Go writes string(byte) of the following byte: for a multi-byte character, its first byte becomes a
+            # Latin-1 character and the others stray bytes, read back from /proc as U+FFFD each.
+            encoded = following.encode("utf-8", "surrogatepass")
+            literal.append("$" + chr(encoded[0]) + "\ufffd" * (len(encoded) - 1))
+        cursor += 2
+    parts.append("".join(literal))
+    return parts
+
+
+def expand(text, env=None):
+    """The ``Expansion`` of one argv item ``text`` against ``env`` (``container_env()``; None: no variables)."""
+    return Expansion(text, _expand_parts(text, (env or ContainerEnv()).lookup))
 
 
 # --------------------------------------------------------------------------------------------------- manifest
@@ -170,19 +348,30 @@ def find_container(document, name):
 
 
 def container_flags(container):
-    """What follows argv[0] in the process the kubelet starts: ``command[1:] + args``."""
-    argv = [str(arg) for arg in (container.get("command") or []) + (container.get("args") or [])]
+    """What follows argv[0] in the process the kubelet starts: ``command[1:] + args``, each an ``Expansion``."""
+    argv = []
+    for key in ("command", "args"):
+        items = container.get(key) or []
+        if not isinstance(items, list):
+            raise ManifestError(f"container {container.get('name')!r}: {key} must be a list")
+        argv.extend(str(item) for item in items)
     if not argv:
         raise ManifestError(f"container {container.get('name')!r} has neither command nor args")
-    return argv[1:]
+    env = container_env(container)
+    return [expand(arg, env) for arg in argv[1:]]
 
 
-def flag_value(flags, name):
-    prefix = f"--{name}="
-    for flag in flags:
-        if flag.startswith(prefix):
-            return flag[len(prefix) :]
-    return None
+def _known(flag):
+    return flag.value if isinstance(flag, Expansion) else flag
+
+
+def node_address(flags):
+    """Where a probe without a host goes, for these flags: ``--bind-address`` when it names one, else loopback.
+
+    ``flags`` are strings, or Expansions whose values are all known: the flag parser only ever sees plain text.
+    """
+    bind_address = _flags.value_of([_known(flag) for flag in flags], "bind-address") or ""
+    return "127.0.0.1" if bind_address in _UNSPECIFIED_ADDRESSES else bind_address
 
 
 def container_probe(container, flags):
@@ -190,6 +379,9 @@ def container_probe(container, flags):
 
     ``httpGet.host`` empty means the pod IP, which for a hostNetwork pod is a node address: the apiserver's
     ``--bind-address`` when it names one, else the loopback address (the default bind address is all of them).
+    When a flag holds a value the kubelet resolves only at run time (``$(POD_IP)`` from ``valueFrom``), the flags
+    cannot tell the bind address: the probe's ``host`` is then None, and ``resolve_probe()`` reads it from the
+    command line of the process that runs the flags, never guessing an address.
     """
     for kind in ("readinessProbe", "startupProbe", "livenessProbe"):
         http_get = (container.get(kind) or {}).get("httpGet")
@@ -204,16 +396,15 @@ def container_probe(container, flags):
         if not named:
             raise ManifestError(f"the probe names port {port!r}, which the container does not declare")
         port = named[0]
-    host = http_get.get("host") or ""
+    host = str(http_get.get("host") or "")
     if not host:
-        bind_address = flag_value(flags, "bind-address") or ""
-        host = "127.0.0.1" if bind_address in _UNSPECIFIED_ADDRESSES else bind_address
+        host = None if any(_known(flag) is None for flag in flags) else node_address(flags)
     headers = {"User-Agent": "kube-probe/nnf.kube_audit", "Accept": "*/*"}
     for header in http_get.get("httpHeaders") or []:
         headers[header.get("name")] = header.get("value", "")
     return Probe(
         scheme=str(http_get.get("scheme") or "HTTP").upper(),
-        host=str(host),
+        host=host,
         port=int(port),
         path=str(http_get.get("path") or "/"),
         headers=headers,
@@ -221,8 +412,17 @@ def container_probe(container, flags):
     )
 
 
+def resolve_probe(probe, flags, process):
+    """``probe`` as sent to ``process``, which runs ``flags``: a host the flags could not tell is read from its argv."""
+    if probe is None or probe.host is not None:
+        return probe
+    actual = process.argv[len(process.argv) - len(flags) :] if flags else []
+    return probe._replace(host=node_address(actual))
+
+
 def probe_url(probe):
-    host = f"[{probe.host}]" if ":" in probe.host else probe.host
+    host = "<bind-address of the new process>" if probe.host is None else probe.host
+    host = f"[{host}]" if ":" in host else host
     return f"{probe.scheme.lower()}://{host}:{probe.port}{probe.path}"
 
 
@@ -311,6 +511,7 @@ class Observation:
         self.processes = []
         self.started_since = []  # pids of processes started after the change, in the order they appeared
         self.probe = None
+        self.probe_url = None
         self.phase = "waiting for the kubelet to start kube-apiserver from the new manifest"
 
     def see(self, processes, since):
@@ -326,6 +527,7 @@ class Observation:
                 "started": iso_utc(boot_to_wall(process.started, now_wall, now_boot)),
                 "started_after_change": process.started >= since,
                 "runs_manifest_flags": runs_flags(process, flags),
+                "first_difference": flags_difference(process, flags),
             }
 
         return {
@@ -333,6 +535,7 @@ class Observation:
             "processes": [describe(process) for process in self.processes],
             "processes_started_since_change": len(self.started_since),
             "last_probe": None if self.probe is None else dict(self.probe._asdict()),
+            "last_probe_url": self.probe_url,
         }
 
 
@@ -383,7 +586,9 @@ def wait_until_ready(
         else:
             observation.phase = "waiting for kube-apiserver to answer its readiness probe"
             remaining = max(0.5, deadline - clock())
-            observation.probe = send(probe, min(probe.timeout, remaining))
+            sent = resolve_probe(probe, flags, fresh[-1])
+            observation.probe_url = probe_url(sent)
+            observation.probe = send(sent, min(sent.timeout, remaining))
             if observation.probe.ok and os.path.exists(os.path.join(proc_root, str(fresh[-1].pid))):
                 return fresh[-1], observation.probe
         if clock() >= deadline:

@@ -30,10 +30,18 @@ v2's, written here.
 Policies are plain dicts with the JSON field names (``rules``, ``omitStages``, ``level``, ``userGroups``,
 ``nonResourceURLs``...), as in the conformance files under tests/conformance.
 
+The bytes are read as go-yaml's reader reads them: UTF-16LE or UTF-16BE after their byte order mark, else
+UTF-8 (its BOM dropped); the first encoding error or disallowed character is reported in the reader's words
+(``yaml: invalid trailing UTF-8 octet``, ``yaml: incomplete UTF-16 character``, ``yaml: control characters are
+not allowed``...). ``policy_text()`` gives the text for display, in the encoding used.
+
 Known approximations (texts that could not be confirmed against kube-apiserver): YAML syntax errors keep
 go-yaml's line rule and use libyaml's wording for the common problems, falling back to PyYAML's wording
 for rare ones; ``metadata.creationTimestamp`` parse failures; decoding a registered kind other than
-``Policy`` (Event, PolicyList...).
+``Policy`` (Event, PolicyList...). The whole input is checked for encoding errors before it is parsed, while
+go-yaml reads only as far as its first document needs: a file with both a syntax error and, further on, an
+encoding error gets the encoding error's message, and an encoding error well past the first document is
+refused although kube-apiserver might not read that far.
 """
 
 import base64
@@ -709,22 +717,121 @@ def _yaml_document(text):
     return tree, strict_error
 
 
+# go-yaml's reader (readerc.go): the characters YAML allows; any other is "control characters are not allowed".
+_DISALLOWED_CHARACTER = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _yaml_encoding(data):
+    """yaml_parser_determine_encoding: (libyaml's name, Python codec, BOM length). No BOM means UTF-8."""
+    if data.startswith(b"\xff\xfe"):
+        return "UTF-16LE", "utf-16-le", 2
+    if data.startswith(b"\xfe\xff"):
+        return "UTF-16BE", "utf-16-be", 2
+    return "UTF-8", "utf-8", 3 if data.startswith(b"\xef\xbb\xbf") else 0
+
+
+def _allowed_character(value):
+    return (
+        value in (0x09, 0x0A, 0x0D, 0x85)
+        or 0x20 <= value <= 0x7E
+        or 0xA0 <= value <= 0xD7FF
+        or 0xE000 <= value <= 0xFFFD
+        or 0x10000 <= value <= 0x10FFFF
+    )
+
+
+# (mask, leading bits, width) of a UTF-8 sequence's first octet.
+_UTF8_LEADS = ((0x80, 0x00, 1), (0xE0, 0xC0, 2), (0xF0, 0xE0, 3), (0xF8, 0xF0, 4))
+
+
+def _utf8_character(data, position):
+    """(value, width) of the UTF-8 character at ``position``, or the reader's problem text."""
+    octet = data[position]
+    widths = [width for mask, lead, width in _UTF8_LEADS if octet & mask == lead]
+    if not widths:
+        return "invalid leading UTF-8 octet"
+    width = widths[0]
+    if width > len(data) - position:
+        return "incomplete UTF-8 octet sequence"
+    value = octet & (0x7F if width == 1 else 0xFF >> (width + 1))
+    for offset in range(1, width):
+        trailing = data[position + offset]
+        if trailing & 0xC0 != 0x80:
+            return "invalid trailing UTF-8 octet"
+        value = (value << 6) + (trailing & 0x3F)
+    if value < (0, 0, 0x80, 0x800, 0x10000)[width]:
+        return "invalid length of a UTF-8 sequence"
+    if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+        return "invalid Unicode character"
+    return value, width
+
+
+def _utf16_character(data, position, big_endian):
+    """(value, width) of the UTF-16 character at ``position``, or the reader's problem text."""
+
+    def unit(at):
+        return (data[at] << 8) + data[at + 1] if big_endian else data[at] + (data[at + 1] << 8)
+
+    if len(data) - position < 2:
+        return "incomplete UTF-16 character"
+    value = unit(position)
+    if value & 0xFC00 == 0xDC00:
+        return "unexpected low surrogate area"
+    if value & 0xFC00 != 0xD800:
+        return value, 2
+    if len(data) - position < 4:
+        return "incomplete UTF-16 surrogate pair"
+    low = unit(position + 2)
+    if low & 0xFC00 != 0xDC00:
+        return "expected low surrogate area"
+    return 0x10000 + ((value & 0x3FF) << 10) + (low & 0x3FF), 4
+
+
+def _reader_problem(data, codec):
+    """The first problem go-yaml's reader finds in ``data`` (BOM removed), reading it in order, or None."""
+    position = 0
+    while position < len(data):
+        if codec == "utf-8":
+            character = _utf8_character(data, position)
+        else:
+            character = _utf16_character(data, position, codec == "utf-16-be")
+        if isinstance(character, str):
+            return character
+        value, width = character
+        if not _allowed_character(value):
+            return "control characters are not allowed"
+        position += width
+    return None
+
+
 def _decode_yaml_bytes(data):
-    """libyaml's reader: UTF-16 when a BOM says so, else UTF-8 (BOM dropped)."""
-    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8")):
-        if data.startswith(bom):
-            data, encoding = data[len(bom) :], codec
-            break
-    else:
-        encoding = "utf-8"
+    """go-yaml's reader: UTF-16 when a BOM says so, else UTF-8 (a UTF-8 BOM dropped); its first problem, if any.
+
+    Only characters YAML allows pass (tab, line breaks, printable characters). The problem reported is the first
+    one in the input, an encoding error or a disallowed character, in go-yaml's words.
+    """
+    _name, codec, bom = _yaml_encoding(data)
+    data = data[bom:]
     try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as error:
-        if "unexpected end" in error.reason:
-            raise _DecodeFailure("yaml: incomplete UTF-8 octet sequence") from None
-        if "invalid start byte" in error.reason:
-            raise _DecodeFailure("yaml: invalid leading UTF-8 octet") from None
-        raise _DecodeFailure("yaml: invalid trailing UTF-8 octet") from None
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        # Python's strict codecs refuse exactly what the reader refuses: find which problem it meets first.
+        raise _DecodeFailure("yaml: " + (_reader_problem(data, codec) or "invalid encoding")) from None
+    if _DISALLOWED_CHARACTER.search(text):
+        raise _DecodeFailure("yaml: control characters are not allowed")
+    return text
+
+
+def policy_text(data):
+    """``(text, encoding)``: a policy's bytes as text, for display, in the encoding kube-apiserver reads them in.
+
+    ``encoding`` is libyaml's name for it, ``UTF-8``, ``UTF-16LE`` or ``UTF-16BE`` (chosen by the byte order mark,
+    as go-yaml chooses; JSON is always UTF-8). A byte order mark is kept as U+FEFF, so that the text of a valid
+    policy encodes back to exactly ``data``; bytes invalid in the encoding (kube-apiserver accepts them only
+    inside JSON strings, as U+FFFD) are shown as U+FFFD.
+    """
+    name, codec, _bom = _yaml_encoding(data)
+    return data.decode(codec, "replace"), name
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,12 +19,20 @@ description:
   - A process counts when its C(/proc/PID/comm) is C(kube-apiserver), it was started after O(changed_since), and
     its command line ends with the container's C(command[1:]) and C(args) from the manifest. argv[0] is not
     trusted. Only processes in the module's network namespace count (a static apiserver uses C(hostNetwork)).
+  - 'C($(VAR)) references in C(command) and C(args) are expanded as the kubelet expands them, against the
+    container''s C(env) (C($$) is a literal C($); a reference to a name that is not defined stays as written; an
+    C(env) value is itself expanded against the variables defined before it). A variable the kubelet resolves
+    only at run time (C(valueFrom), such as C(fieldRef: status.podIP); any name when the container has C(envFrom);
+    the service link variables such as C(KUBERNETES_SERVICE_HOST)) matches any text in its place.'
   - While a C(kube-apiserver) started before O(changed_since) is still running, the apiserver is not ready, since
     the old process could be the one answering the probe.
   - The probe is the container's C(readinessProbe.httpGet) (else its startup or liveness probe), sent as the
     kubelet sends it, TLS not verified, a status from 200 to 399 meaning ready. An empty C(httpGet.host) means
     the pod IP, which for a host-network pod is a node address; the module uses the C(--bind-address) flag when
-    it names an address, else C(127.0.0.1). A container without an HTTP probe is ready once it runs.
+    it names an address, else C(127.0.0.1). When a flag holds a value known only at run time (for example
+    C(--bind-address=$(POD_IP))), the bind address is read from the command line of the new process that runs the
+    manifest's flags, so the probe goes where that process listens. A container without an HTTP probe is ready
+    once it runs.
   - On timeout the module fails with what it saw last, the last lines of the newest pod log under
     C(/var/log/pods), and, when C(crictl) is installed, the exit code and log of the last exited container.
   - The module changes nothing. In check mode it returns at once without waiting, since nothing was restarted.
@@ -103,7 +111,9 @@ elapsed:
   type: float
   sample: 12.4
 probe_url:
-  description: The probe sent, or null when the container has no HTTP probe.
+  description:
+    - The probe sent, or null when the container has no HTTP probe. Its host is the one the ready process was
+      probed at (see the description for an empty C(httpGet.host)).
   returned: success, not in check mode
   type: str
   sample: https://10.30.1.2:6443/readyz
@@ -117,7 +127,11 @@ observation:
     - What the module saw last before it timed out, for the failure message.
     - C(phase) tells what it was waiting for; C(processes) lists the C(kube-apiserver) processes with their start
       time and whether they started after the change and run the manifest's flags; C(last_probe) is the last probe
-      result (C(ok), C(status), C(detail)).
+      result (C(ok), C(status), C(detail)), and C(last_probe_url) where it was sent.
+    - C(first_difference) is null for a process that runs the manifest's flags; otherwise it names the first flag it
+      does not run, C(flag) being its position in the container's C(command[1:]) and C(args) (from 0), C(manifest)
+      the text written there, C(expected) that text once expanded (C(<NAME>) standing for any text, a value known
+      only at run time), and C(found) the process's argument in its place (null when there is none).
   returned: failure after a timeout
   type: dict
   sample:
@@ -127,11 +141,22 @@ observation:
         started: "2026-11-27T13:02:11Z"
         started_after_change: true
         runs_manifest_flags: true
+        first_difference: null
+      - pid: 21102
+        started: "2026-11-27T13:01:58Z"
+        started_after_change: true
+        runs_manifest_flags: false
+        first_difference:
+          flag: 3
+          manifest: --etcd-servers=https://$(POD_IP):2379
+          expected: --etcd-servers=https://<POD_IP>:2379
+          found: --etcd-servers=http://10.30.1.2:2379
     processes_started_since_change: 7
     last_probe:
       ok: false
       status: null
       detail: "ConnectionRefusedError: [Errno 111] Connection refused"
+    last_probe_url: https://10.30.1.2:6443/readyz
 log_file:
   description: The newest pod log file read for RV(log_tail).
   returned: failure after a timeout, when one exists
@@ -162,12 +187,25 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.nnf.kube_audit.plugins.module_utils import apiserver_process as ap
 
 
+def describe_difference(difference):
+    """`` (manifest flag 3 is --x=1, the process has --x=2)``: why a process does not run the manifest's flags."""
+    if not difference or difference["flag"] is None:
+        return ""
+    expected = difference["expected"]
+    if difference["manifest"] != expected:
+        expected += f" (written {difference['manifest']})"
+    found = "nothing there" if difference["found"] is None else difference["found"]
+    return f" (manifest flag {difference['flag']} is {expected}, the process has {found})"
+
+
 def failure_message(exc, observation, probe, log_tail, crictl):
     lines = [f"{exc} ({observation['phase']})."]
     if observation["processes"]:
         for process in observation["processes"]:
             age = "after the change" if process["started_after_change"] else "before the change"
-            flags = "runs the manifest's flags" if process["runs_manifest_flags"] else "runs other flags"
+            flags = "runs the manifest's flags"
+            if not process["runs_manifest_flags"]:
+                flags = "runs other flags" + describe_difference(process.get("first_difference"))
             lines.append(f"kube-apiserver pid {process['pid']} started {process['started']}: {age}, {flags}.")
     else:
         lines.append("No kube-apiserver process is running.")
@@ -176,7 +214,8 @@ def failure_message(exc, observation, probe, log_tail, crictl):
     if probe is not None and last_probe is not None:
         answer = f"status {last_probe['status']}" if last_probe["status"] else "no answer"
         detail = (": " + last_probe["detail"]) if last_probe["detail"] else ""
-        lines.append(f"Last probe {ap.probe_url(probe)}: {answer}{detail}.")
+        url = observation.get("last_probe_url") or ap.probe_url(probe)
+        lines.append(f"Last probe {url}: {answer}{detail}.")
     if crictl and crictl.get("exit_code") is not None:
         lines.append(f"Last exited container {crictl['container_id']}: exit code {crictl['exit_code']}.")
     tail = (crictl or {}).get("log_tail") or log_tail
@@ -246,7 +285,7 @@ def main():
         pid=process.pid,
         started=ap.iso_utc(ap.boot_to_wall(process.started)),
         elapsed=round(time.time() - began, 1),
-        probe_url=None if probe is None else ap.probe_url(probe),
+        probe_url=None if probe is None else ap.probe_url(ap.resolve_probe(probe, flags, process)),
         probe_status=None if result is None else result.status,
     )
 

@@ -28,6 +28,13 @@ description:
     are booleans, so C(level: yes) fails. Only the first YAML document of the policy is used.'
   - The policy is given as a file (O(src)), as text (O(content)), or as a list of rules (O(rules)) from
     which a canonical policy document is built.
+  - 'A file is read as kube-apiserver reads it: UTF-16 (little or big endian) when it starts with that byte order
+    mark, else UTF-8 (a UTF-8 byte order mark is skipped). Other encodings fail as they make kube-apiserver fail,
+    for example C(failed decoding: yaml: control characters are not allowed) for UTF-16 without a byte order mark
+    or UTF-32, and C(failed decoding: yaml: invalid trailing UTF-8 octet) for Latin-1.'
+  - The bytes checked are returned as RV(content_base64), with their RV(checksum). Install those, byte for byte
+    (M(nnf.kube_audit.audit_files) O(nnf.kube_audit.audit_files#module:policy_content_base64)). RV(content) is the
+    same policy as text, for display; it is the installable text only when RV(encoding) is C(UTF-8).
   - With O(requests), also reports the audit level and omitted stages kube-apiserver would apply to each
     request, using its rule matching (first matching rule wins; no match means level V(None)).
   - Nothing is ever changed.
@@ -35,11 +42,12 @@ options:
   src:
     description:
       - Path of a policy file on the host that runs the module (usually the controller).
+      - Read as bytes, in the encoding kube-apiserver would read it in (see the description).
       - Mutually exclusive with O(content) and O(rules).
     type: path
   content:
     description:
-      - The policy document as text (YAML or JSON).
+      - The policy document as text (YAML or JSON). Checked, and returned, as its UTF-8 bytes.
       - Mutually exclusive with O(src) and O(rules).
     type: str
   rules:
@@ -109,11 +117,10 @@ EXAMPLES = r"""
   run_once: true
   register: audit_policy
 
-- name: Install it
-  ansible.builtin.copy:
-    content: "{{ audit_policy.content }}"
-    dest: /etc/kubernetes/policies/audit-policy.yaml
-    mode: "0600"
+- name: Install it, byte for byte as it was checked
+  nnf.kube_audit.audit_files:
+    policy_path: /etc/kubernetes/policies/audit-policy.yaml
+    policy_content_base64: "{{ audit_policy.content_base64 }}"
 
 - name: Show what a request would be audited at
   nnf.kube_audit.audit_policy:
@@ -146,7 +153,11 @@ policy:
 content:
   description:
     - 'The policy text. With O(rules), the canonical document built from them (deterministic, starting with
-      C(apiVersion: audit.k8s.io/v1) and C(kind: Policy)); otherwise the text given or read, unchanged.'
+      C(apiVersion: audit.k8s.io/v1) and C(kind: Policy)); with O(content), the text given, unchanged; with O(src),
+      the file decoded in RV(encoding), a byte order mark kept as U+FEFF.'
+    - For display and diffs. Install RV(content_base64), which is what was checked; this text is the same bytes
+      only when RV(encoding) is C(UTF-8). Bytes that are not valid in the encoding (kube-apiserver accepts them
+      only inside JSON strings) are shown as U+FFFD.
   returned: success
   type: str
   sample: |
@@ -156,8 +167,23 @@ content:
       - RequestReceived
     rules:
       - level: Metadata
+content_base64:
+  description:
+    - The bytes that were checked, base64-encoded (for O(src), the file's bytes; otherwise RV(content) as UTF-8).
+    - What to install, byte for byte, with M(nnf.kube_audit.audit_files)
+      O(nnf.kube_audit.audit_files#module:policy_content_base64).
+  returned: success
+  type: str
+  sample: YXBpVmVyc2lvbjogYXVkaXQuazhzLmlvL3YxCmtpbmQ6IFBvbGljeQpydWxlczoKICAtIGxldmVsOiBNZXRhZGF0YQo=
+encoding:
+  description:
+    - The encoding kube-apiserver reads the policy in, C(UTF-8), C(UTF-16LE) or C(UTF-16BE), chosen by the byte
+      order mark as kube-apiserver chooses it. Always C(UTF-8) for O(content) and O(rules).
+  returned: success
+  type: str
+  sample: UTF-8
 checksum:
-  description: SHA-256 of RV(content) as UTF-8 (for O(src), of the file's bytes), to compare with installed files.
+  description: SHA-256 of the bytes checked (RV(content_base64)), to compare with installed files.
   returned: success
   type: str
   sample: 0b0f2b8d3e2a4c5f6e7d8c9b0a1f2e3d4c5b6a7980f1e2d3c4b5a69788f7e6d5
@@ -202,6 +228,8 @@ error:
   type: str
   sample: "rules[0].level: Required value"
 """
+
+import base64
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -277,7 +305,6 @@ def main():
     try:
         if params["src"] is not None:
             data = audit_policy.read_policy_file(params["src"])
-            content = data.decode("utf-8", "replace")
         else:
             content = params["content"]
             if content is None:
@@ -291,10 +318,14 @@ def main():
 
     for warning in warnings:
         module.warn(warning)
+    # Exactly the bytes checked go back, as base64; the text is for people, in the encoding kube-apiserver uses.
+    content, encoding = audit_policy.policy_text(data)
     result = dict(
         changed=False,
         policy=policy,
         content=content,
+        content_base64=base64.b64encode(data).decode("ascii"),
+        encoding=encoding,
         checksum=audit_policy.checksum(data),
         policy_warnings=warnings,
     )

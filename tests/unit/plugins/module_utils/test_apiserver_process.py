@@ -107,9 +107,9 @@ def test_boot_and_wall_clock_conversions_are_inverse():
 def test_flags_and_probe_come_from_the_manifest():
     container = fixture_container("kube-apiserver-v1.29.3-rhel-nnf-shape.yaml")
     flags = ap.container_flags(container)
-    assert flags[0] == "--advertise-address=10.30.1.2"
-    assert flags[-1] == "--tls-private-key-file=/etc/kubernetes/pki/apiserver.key"
-    assert "kube-apiserver" not in flags
+    assert flags[0].value == "--advertise-address=10.30.1.2"
+    assert flags[-1].value == "--tls-private-key-file=/etc/kubernetes/pki/apiserver.key"
+    assert "kube-apiserver" not in [flag.value for flag in flags]
     probe = ap.container_probe(container, flags)
     assert (probe.scheme, probe.host, probe.port, probe.path, probe.timeout) == (
         "HTTPS",
@@ -354,7 +354,13 @@ def test_old_process_with_the_same_flags_is_not_the_restarted_one(proc):
     seen = raised.value.observation.as_dict(CHANGE, FLAGS, now_wall=2000.0, now_boot=1000.0)
     assert "predates the change" in seen["phase"]
     assert seen["processes"] == [
-        {"pid": 200, "started": "1970-01-01T00:29:40Z", "started_after_change": False, "runs_manifest_flags": True}
+        {
+            "pid": 200,
+            "started": "1970-01-01T00:29:40Z",
+            "started_after_change": False,
+            "runs_manifest_flags": True,
+            "first_difference": None,
+        }
     ]
     assert clock.now >= 1010.0
 
@@ -486,3 +492,272 @@ def test_crictl_diagnostics_picks_the_newest_exited_container():
     assert calls[0][:4] == ["/usr/bin/crictl", "ps", "--all", "--name"]
     assert calls[1][-1] == calls[2][-1] == "bbb"
     assert ap.crictl_diagnostics(lambda argv: (1, "", "no runtime"), "/usr/bin/crictl") is None
+
+
+# --------------------------------------------------------------------------------------------------- $(VAR) expansion
+
+POD_IP_ENV = {"name": "POD_IP", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}}
+
+
+def apiserver_container(flags, env=(), **extra):
+    container = {"name": "kube-apiserver", "command": ["kube-apiserver", *flags], "env": list(env)}
+    container.update(extra)
+    return container
+
+
+KUBELET_ENV = [
+    {"name": "VAR_A", "value": "A"},
+    {"name": "VAR_B", "value": "B"},
+    {"name": "VAR_EMPTY", "value": ""},
+    {"name": "VAR_ESCAPED", "value": "$$(VAR_A)"},  # its value is the text $(VAR_A), not expanded again
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expanded"),
+    [
+        ("$(VAR_A)", "A"),
+        ("___$(VAR_B)___", "___B___"),
+        ("$(VAR_A)-$(VAR_B)-$(VAR_A)", "A-B-A"),
+        ("$(VAR_EMPTY)", ""),
+        ("$(VAR_ESCAPED)", "$(VAR_A)"),
+        ("$(VAR_DNE)", "$(VAR_DNE)"),  # not in the mapping: left as written
+        ("$$(VAR_B)_$(VAR_A)", "$(VAR_B)_A"),  # $$ escapes the operator
+        ("$$$(VAR_A)", "$A"),
+        ("$$", "$"),
+        ("$$$$", "$$"),
+        ("$", "$"),
+        ("VAR_A$", "VAR_A$"),
+        ("$VAR_A", "$VAR_A"),  # not a reference
+        ("$()", "$()"),
+        ("$(VAR_A", "$(VAR_A"),  # unterminated: literal
+        ("$(VAR_A$(VAR_B)", "$(VAR_A$(VAR_B)"),  # the name is everything up to the first ")"
+        ("--x=$(VAR_A)$(", "--x=A$("),
+        ("caf\u00e9 $(VAR_A)", "caf\u00e9 A"),
+        # Go copies string(byte) after a lone "$": the first byte of a multi-byte character becomes a Latin-1
+        # character and the rest are stray bytes, shown as U+FFFD when the command line is read back.
+        ("$\u00e9", "$\u00c3\ufffd"),
+        ("$\u20ac$(VAR_A)", "$\u00e2\ufffd\ufffdA"),
+    ],
+)
+def test_expansion_follows_the_kubelet(text, expanded):
+    env = ap.container_env(apiserver_container([], KUBELET_ENV))
+    expansion = ap.expand(text, env)
+    assert expansion.value == expanded
+    assert expansion.text == text
+    assert expansion.matches(expanded)
+    assert not expansion.matches(expanded + "x")
+
+
+def test_env_values_are_expanded_in_order_against_the_variables_defined_before():
+    env = ap.container_env(
+        apiserver_container(
+            [],
+            [
+                {"name": "EARLY", "value": "$(HOST)-early"},  # HOST is not defined yet: left as written
+                {"name": "HOST", "value": "10.1.2.3"},
+                {"name": "URL", "value": "https://$(HOST):$(PORT)"},  # PORT is defined later: left as written
+                {"name": "PORT", "value": "6443"},
+                {"name": "HOST", "value": "$(HOST)0"},  # a redefinition sees the earlier value
+            ],
+        )
+    )
+    assert ap.expand("$(EARLY)", env).value == "$(HOST)-early"
+    assert ap.expand("$(URL)", env).value == "https://10.1.2.3:$(PORT)"
+    assert ap.expand("$(HOST)", env).value == "10.1.2.30"
+
+
+def test_a_value_from_the_pod_matches_any_text_in_its_place():
+    env = ap.container_env(
+        apiserver_container(
+            [],
+            [POD_IP_ENV, {"name": "ENDPOINT", "value": "https://$(POD_IP):6443"}],
+        )
+    )
+    address = ap.expand("--advertise-address=$(POD_IP)", env)
+    assert address.value is None
+    assert address.matches("--advertise-address=10.30.1.2")
+    assert address.matches("--advertise-address=fd00::5")
+    assert not address.matches("--advertise-addres=10.30.1.2")
+    assert not address.matches("--bind-address=10.30.1.2")
+    endpoint = ap.expand("--endpoint=$(ENDPOINT)", env)  # an env value built on a pod value is a pattern too
+    assert endpoint.matches("--endpoint=https://10.0.0.7:6443")
+    assert not endpoint.matches("--endpoint=http://10.0.0.7:6443")
+    assert str(endpoint) == "--endpoint=https://<POD_IP>:6443"
+    # regex characters in the literal parts are literal
+    assert not ap.expand("--x=a.b*$(POD_IP)", env).matches("--x=aXbbb1")
+
+
+def test_names_the_kubelet_may_define_match_any_text():
+    # service links (KUBERNETES_SERVICE_HOST...) come from the kubelet's view of the cluster's services
+    env = ap.container_env(apiserver_container([]))
+    assert ap.expand("$(KUBERNETES_SERVICE_HOST)", env).matches("10.96.0.1")
+    assert ap.expand("$(KUBERNETES_SERVICE_HOST)", env).matches("$(KUBERNETES_SERVICE_HOST)")
+    assert ap.expand("$(KUBE_DNS_PORT_53_UDP_ADDR)", env).matches("10.96.0.10")
+    assert ap.expand("$(MY_ADDRESS)", env).value == "$(MY_ADDRESS)"
+    # envFrom may define any name
+    with_env_from = ap.container_env(apiserver_container([], envFrom=[{"configMapRef": {"name": "x"}}]))
+    assert ap.expand("$(MY_ADDRESS)", with_env_from).matches("10.0.0.1")
+
+
+def test_container_flags_expand_command_and_args_against_the_env():
+    container = apiserver_container(
+        ["--advertise-address=$(POD_IP)", "--secure-port=$(PORT)"],
+        [POD_IP_ENV, {"name": "PORT", "value": "6443"}],
+        args=["--etcd-servers=https://$(POD_IP):2379", "--token=$$(not-a-var)"],
+    )
+    flags = ap.container_flags(container)
+    assert [flag.text for flag in flags] == [
+        "--advertise-address=$(POD_IP)",
+        "--secure-port=$(PORT)",
+        "--etcd-servers=https://$(POD_IP):2379",
+        "--token=$$(not-a-var)",
+    ]
+    argv = [
+        "kube-apiserver",
+        "--advertise-address=10.30.1.2",
+        "--secure-port=6443",
+        "--etcd-servers=https://10.30.1.2:2379",
+        "--token=$(not-a-var)",
+    ]
+    assert ap.runs_flags(ap.Process(1, argv, 0.0, None), flags)
+    assert not ap.runs_flags(ap.Process(1, [*argv[:2], "--secure-port=$(PORT)", *argv[3:]], 0.0, None), flags)
+    assert not ap.runs_flags(ap.Process(1, [*argv[:-1], "--token=$$(not-a-var)"], 0.0, None), flags)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected_host"),
+    [
+        ([{"name": "BIND", "value": "10.1.2.3"}], "10.1.2.3"),
+        ([{"name": "BIND", "value": "0.0.0.0"}], "127.0.0.1"),
+        ([{"name": "BIND", "value": "$(UNSET)"}], "$(UNSET)"),  # as the kubelet passes it (and the apiserver fails)
+    ],
+)
+def test_probe_host_uses_the_expanded_bind_address(env, expected_host):
+    container = apiserver_container(
+        ["--bind-address=$(BIND)"], env, readinessProbe={"httpGet": {"path": "/readyz", "port": 6443}}
+    )
+    flags = ap.container_flags(container)
+    assert ap.container_probe(container, flags).host == expected_host
+
+
+def test_probe_host_from_a_pod_value_is_read_from_the_new_process():
+    container = apiserver_container(
+        ["--advertise-address=$(POD_IP)", "--bind-address=$(POD_IP)", "--secure-port=6443"],
+        [POD_IP_ENV],
+        readinessProbe={"httpGet": {"path": "/readyz", "port": 6443, "scheme": "HTTPS"}},
+    )
+    flags = ap.container_flags(container)
+    probe = ap.container_probe(container, flags)
+    assert probe.host is None  # never a guess: not known until the kubelet has started the process
+    process = ap.Process(7, ["kube-apiserver", "--advertise-address=10.9.8.7", "--bind-address=10.9.8.7",
+                             "--secure-port=6443"], 0.0, None)  # fmt: skip
+    resolved = ap.resolve_probe(probe, flags, process)
+    assert (resolved.host, ap.probe_url(resolved)) == ("10.9.8.7", "https://10.9.8.7:6443/readyz")
+    anywhere = process._replace(argv=["kube-apiserver", "--advertise-address=10.9.8.7", "--bind-address=::",
+                                      "--secure-port=6443"])  # fmt: skip
+    assert ap.resolve_probe(probe, flags, anywhere).host == "127.0.0.1"
+
+
+def test_with_a_pod_value_in_any_flag_the_probe_host_is_the_one_the_process_runs_with():
+    # the flag parser then sees exactly what kube-apiserver sees, whatever flag the pod value lands in
+    container = apiserver_container(
+        ["--advertise-address=$(POD_IP)", "--bind-address=10.1.1.1"],
+        [POD_IP_ENV],
+        readinessProbe={"httpGet": {"path": "/readyz", "port": 6443}},
+    )
+    flags = ap.container_flags(container)
+    process = ap.Process(7, ["kube-apiserver", "--advertise-address=10.9.8.7", "--bind-address=10.1.1.1"], 0.0, None)
+    assert ap.resolve_probe(ap.container_probe(container, flags), flags, process).host == "10.1.1.1"
+    hidden = apiserver_container(  # a whole flag from the pod can be --bind-address
+        ["$(EXTRA_FLAG)", "--secure-port=6443"],
+        [{"name": "EXTRA_FLAG", "valueFrom": {"fieldRef": {"fieldPath": "metadata.annotations['flag']"}}}],
+        readinessProbe={"httpGet": {"path": "/readyz", "port": 6443}},
+    )
+    flags = ap.container_flags(hidden)
+    process = ap.Process(7, ["kube-apiserver", "--bind-address=10.2.2.2", "--secure-port=6443"], 0.0, None)
+    assert ap.runs_flags(process, flags)
+    assert ap.resolve_probe(ap.container_probe(hidden, flags), flags, process).host == "10.2.2.2"
+    # an explicit httpGet.host is used as written
+    hidden["readinessProbe"]["httpGet"]["host"] = "10.3.3.3"
+    assert ap.resolve_probe(ap.container_probe(hidden, flags), flags, process).host == "10.3.3.3"
+
+
+def test_wait_matches_expanded_flags_and_probes_the_address_the_process_binds(proc):
+    container = apiserver_container(
+        ["--advertise-address=$(POD_IP)", "--bind-address=$(POD_IP)", "--secure-port=6443"],
+        [POD_IP_ENV],
+        readinessProbe={"httpGet": {"path": "/readyz", "port": 6443, "scheme": "HTTPS"}},
+    )
+    flags = ap.container_flags(container)
+    argv = ["kube-apiserver", "--advertise-address=10.30.1.2", "--bind-address=10.30.1.2", "--secure-port=6443"]
+    proc.add(300, argv, started=CHANGE + 2)
+    sent = []
+
+    def send(probe, timeout):
+        sent.append(probe)
+        return OK
+
+    clock = FakeClock()
+    process, result = ap.wait_until_ready(
+        flags, ap.container_probe(container, flags), since=CHANGE, timeout=30, proc_root=proc.root,
+        clock=clock, sleep=clock.sleep, send=send,
+    )  # fmt: skip
+
+    assert (process.pid, result) == (300, OK)
+    assert [probe.host for probe in sent] == ["10.30.1.2"]
+
+
+def test_observation_names_the_first_flag_that_differs(proc):
+    container = apiserver_container(
+        ["--advertise-address=$(POD_IP)", "--secure-port=6443", "--audit-log-maxsize=100"], [POD_IP_ENV]
+    )
+    flags = ap.container_flags(container)
+    proc.add(300, ["kube-apiserver", "--advertise-address=10.0.0.1", "--secure-port=6443", "--audit-log-maxsize=100"],
+             started=CHANGE + 1)  # fmt: skip
+    proc.add(301, ["kube-apiserver", "--advertise-addr=10.0.0.1", "--secure-port=6443", "--audit-log-maxsize=200"],
+             started=CHANGE + 2)  # fmt: skip
+    proc.add(302, ["--secure-port=6443", "--audit-log-maxsize=100"], started=CHANGE + 3)
+    observation = ap.Observation()
+    observation.see(ap.list_processes(proc_root=proc.root), CHANGE)
+
+    seen = observation.as_dict(CHANGE, flags)
+
+    runs = [(process["pid"], process["runs_manifest_flags"]) for process in seen["processes"]]
+    assert runs == [(300, True), (301, False), (302, False)]
+    assert seen["processes"][0]["first_difference"] is None
+    assert seen["processes"][1]["first_difference"] == {
+        "flag": 0,
+        "manifest": "--advertise-address=$(POD_IP)",
+        "expected": "--advertise-address=<POD_IP>",
+        "found": "--advertise-addr=10.0.0.1",
+    }
+    assert seen["processes"][2]["first_difference"] == {
+        "flag": 0,
+        "manifest": "--advertise-address=$(POD_IP)",
+        "expected": "--advertise-address=<POD_IP>",
+        "found": None,
+    }
+
+
+def test_malformed_env_is_reported():
+    with pytest.raises(ap.ManifestError, match="env must be a list"):
+        ap.container_flags({"name": "kube-apiserver", "command": ["kube-apiserver", "--x"], "env": {"A": "1"}})
+    with pytest.raises(ap.ManifestError, match=r"env\[0\] must be a mapping"):
+        ap.container_flags(apiserver_container(["--x"], ["A=1"]))
+    with pytest.raises(ap.ManifestError, match="args must be a list"):
+        ap.container_flags({"name": "kube-apiserver", "command": ["kube-apiserver"], "args": "--x=1"})
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--secure-port=6443", "--bind-address", "10.30.1.2"],
+        ["--bind_address=10.30.1.2", "--secure-port=6443"],
+        ["--bind-address=127.0.0.9", "--bind-address", "10.30.1.2"],
+    ],
+)
+def test_the_probe_host_reads_bind_address_as_kube_apiserver_does(flags):
+    """Every form pflag accepts: the two-item form sent the probe to 127.0.0.1 with a parser of our own."""
+    probe = ap.container_probe({"readinessProbe": {"httpGet": {"path": "/readyz", "port": 6443}}}, flags)
+    assert probe.host == "10.30.1.2"

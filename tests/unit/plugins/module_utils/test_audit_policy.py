@@ -6,6 +6,7 @@ texts are kube-apiserver's (see the module docstring for their sources).
 
 import hashlib
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -291,6 +292,114 @@ def test_invalid_utf8():
         load_error(HEAD.encode() + b"rules:\n- level: \xff\n").message
         == "failed decoding: yaml: invalid leading UTF-8 octet"
     )
+
+
+# --- encodings, as go-yaml's reader (readerc.go) sees the bytes ------------------------------------
+
+ENCODED = HEAD + 'rules:\n- level: Metadata\n  users: ["jos\u00e9", "\U0001f600"]\n'
+ENCODED_RULES = [{"level": "Metadata", "users": ["jos\u00e9", "\U0001f600"]}]
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        (ENCODED.encode(), "UTF-8"),
+        (b"\xef\xbb\xbf" + ENCODED.encode(), "UTF-8"),
+        (b"\xff\xfe" + ENCODED.encode("utf-16-le"), "UTF-16LE"),
+        (b"\xfe\xff" + ENCODED.encode("utf-16-be"), "UTF-16BE"),
+    ],
+    ids=["utf-8", "utf-8-bom", "utf-16le-bom", "utf-16be-bom"],
+)
+def test_encodings_kube_apiserver_reads(data, encoding):
+    policy, _warnings = ap.load_policy(data)
+    assert policy["rules"] == ENCODED_RULES
+    text, used = ap.policy_text(data)
+    assert used == encoding
+    assert text == ("\ufeff" if data[:1] in (b"\xef", b"\xff", b"\xfe") else "") + ENCODED
+    assert text.encode(encoding.replace("UTF-", "utf-").lower()) == data  # the text is exactly the bytes
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        # without a BOM the input is UTF-8: UTF-16's NUL bytes come first, before any invalid octet
+        (ENCODED.encode("utf-16-le"), "control characters are not allowed"),
+        (ENCODED.encode("utf-16-be"), "control characters are not allowed"),
+        # UTF-32: its little-endian BOM starts like UTF-16LE's; the big-endian one starts with NUL bytes
+        (ENCODED.encode("utf-32"), "control characters are not allowed"),
+        (b"\x00\x00\xfe\xff" + ENCODED.encode("utf-32-be"), "control characters are not allowed"),
+        (
+            (HEAD + "rules:\n- level: Metadata\n  users: [jos\u00e9]\n").encode("latin-1"),
+            "invalid trailing UTF-8 octet",
+        ),
+        (HEAD.encode() + b"rules:\n- level: \xc0\x80\n", "invalid length of a UTF-8 sequence"),  # overlong
+        (HEAD.encode() + b"rules:\n- level: \xed\xa0\x80\n", "invalid Unicode character"),  # a surrogate
+        (HEAD.encode() + b"rules:\n- level: \xf4\x90\x80\x80\n", "invalid Unicode character"),  # > U+10FFFF
+        (HEAD.encode() + b"rules:\n- level: \xf8\n", "invalid leading UTF-8 octet"),
+        (HEAD.encode() + b"rules:\n- level: \xe9\x41\x41\n", "invalid trailing UTF-8 octet"),
+        (HEAD.encode() + b"rules:\n- level: a\xe9\x41", "incomplete UTF-8 octet sequence"),  # cut at the end
+        (HEAD.encode() + b"rules:\n- level: \x01\xff\n", "control characters are not allowed"),  # first wins
+        (HEAD.encode() + b"rules:\n- level: \xc3\xa9\xf0\x9f\x98\x80\xff\x01\n", "invalid leading UTF-8 octet"),
+        (HEAD.encode() + b"rules:\n- level: \xc3\xa9\xef\xbf\xbe\xff\n", "control characters are not allowed"),
+        (b"\xff\xfe" + ENCODED.encode("utf-16-le") + b"a", "incomplete UTF-16 character"),
+        (b"\xff\xfe" + HEAD.encode("utf-16-le") + b"\x00\xdc", "unexpected low surrogate area"),
+        (b"\xfe\xff" + HEAD.encode("utf-16-be") + b"\xd8\x00", "incomplete UTF-16 surrogate pair"),
+        (b"\xff\xfe" + HEAD.encode("utf-16-le") + b"\x00\xd8a\x00", "expected low surrogate area"),
+        (b"\xff\xfe" + HEAD.encode("utf-16-le") + b"\x07\x00", "control characters are not allowed"),
+    ],
+    ids=[
+        "utf-16le-no-bom",
+        "utf-16be-no-bom",
+        "utf-32le-bom",
+        "utf-32be-bom",
+        "latin-1",
+        "overlong",
+        "surrogate",
+        "beyond-unicode",
+        "leading-octet",
+        "trailing-octet",
+        "incomplete-at-end",
+        "control-before-invalid",
+        "valid-characters-before-invalid",
+        "u+fffe-before-invalid",
+        "odd-utf-16",
+        "lone-low-surrogate",
+        "cut-surrogate-pair",
+        "high-surrogate-alone",
+        "utf-16-control",
+    ],
+)
+def test_encodings_kube_apiserver_refuses(data, problem):
+    assert load_error(data).message == "failed decoding: yaml: " + problem
+
+
+def test_the_reader_refuses_exactly_what_strict_decoding_and_the_yaml_character_set_refuse():
+    # the in-order reader only words the first problem; whether there is one must not depend on it
+    rng = random.Random(7)
+    pieces = [b"a", b"\n", b"\x00", b"\x01", b"\xc3\xa9", b"\xc3", b"\xa9", b"\xe2\x82\xac", b"\xed\xa0\x80",
+              b"\xf0\x9f\x98\x80", b"\xf4\x90\x80\x80", b"\xc0\x80", b"\xff", b"\xef\xbf\xbe", b"\x00\xd8",
+              b"\x00\xdc", b"\x3d\xd8", b"\xd8"]  # fmt: skip
+    for _ in range(3000):
+        codec = rng.choice(["utf-8", "utf-16-le", "utf-16-be"])
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        try:
+            accepted = not ap._DISALLOWED_CHARACTER.search(data.decode(codec))
+        except UnicodeDecodeError:
+            accepted = False
+        assert (ap._reader_problem(data, codec) is None) is accepted, (codec, data)
+
+
+def test_json_keeps_invalid_utf8_inside_strings_as_kube_apiserver_does():
+    # encoding/json replaces an invalid byte in a string by U+FFFD; outside a string it is a syntax error
+    data = b'{"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "rules": [{"level": "None", "users": ["b\xffb"]}]}'
+    policy, _warnings = ap.load_policy(data)
+    assert policy["rules"][0]["users"] == ["b\ufffdb"]
+    assert ap.policy_text(data) == (data.decode("utf-8", "replace"), "UTF-8")
+    # after a byte order mark it is not JSON to the recognizer; go-yaml reads it, as a flow mapping
+    with_bom = b"\xef\xbb\xbf" + data.replace(b"\xff", b"o")
+    assert ap.load_policy(with_bom)[0]["rules"][0]["users"] == ["bob"]
+    utf16 = b"\xff\xfe" + data.replace(b"\xff", b"o").decode().encode("utf-16-le")
+    assert ap.load_policy(utf16)[0]["rules"][0]["users"] == ["bob"]
 
 
 @pytest.mark.parametrize("word", ["yes", "Yes", "YES", "on", "ON", "y", "Y", "true", "no", "off", "n", "N", "False"])

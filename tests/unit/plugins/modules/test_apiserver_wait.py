@@ -158,3 +158,73 @@ def test_unreadable_manifest_fails_before_waiting(tmp_path, node):
     assert "has no container named 'etcd'" in result["msg"]
     missing = run_module(tmp_path, manifest_path=str(tmp_path / "nope.yaml"))
     assert "No such file" in missing["msg"]
+
+
+# A hardened manifest: flags taken from the container's env, which the kubelet expands before it starts the process.
+MANIFEST_WITH_ENV = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: kube-apiserver
+  namespace: kube-system
+spec:
+  containers:
+  - command:
+    - kube-apiserver
+    - --advertise-address=$(POD_IP)
+    - --bind-address=$(POD_IP)
+    - --secure-port=$(SECURE_PORT)
+    - --audit-log-maxsize=100
+    env:
+    - name: POD_IP
+      valueFrom:
+        fieldRef:
+          fieldPath: status.podIP
+    - name: SECURE_PORT
+      value: "{port}"
+    name: {name}
+    readinessProbe:
+      httpGet:
+        path: /readyz
+        port: {port}
+        scheme: HTTP
+      timeoutSeconds: 2
+  hostNetwork: true
+"""
+
+
+def expanded_flags(port, address="127.0.0.1"):
+    return [f"--advertise-address={address}", f"--bind-address={address}", f"--secure-port={port}",
+            "--audit-log-maxsize=100"]  # fmt: skip
+
+
+def test_a_container_using_env_variables_is_matched_as_the_kubelet_expands_it(tmp_path, node):
+    port = free_port()
+    node.manifest.write_text(MANIFEST_WITH_ENV.format(port=port, name=node.name))
+    time.sleep(0.05)
+    apiserver = node.start(expanded_flags(port))
+
+    result = run_module(tmp_path, manifest_path=str(node.manifest), container=node.name, timeout=20)
+
+    assert not result.get("failed"), result
+    assert result["pid"] == apiserver.pid
+    assert result["probe_url"] == f"http://127.0.0.1:{port}/readyz"  # the address the new process binds
+    assert result["probe_status"] == 200
+
+
+def test_a_process_not_running_the_expanded_flags_is_described(tmp_path, node):
+    port = free_port()
+    node.manifest.write_text(MANIFEST_WITH_ENV.format(port=port, name=node.name))
+    time.sleep(0.05)
+    node.start([*expanded_flags(port)[:2], f"--secure-port={port}", "--audit-log-maxsize=200"])
+
+    result = run_module(tmp_path, manifest_path=str(node.manifest), container=node.name, timeout=2)
+
+    assert result["failed"] is True
+    assert result["observation"]["processes"][0]["first_difference"] == {
+        "flag": 3,
+        "manifest": "--audit-log-maxsize=100",
+        "expected": "--audit-log-maxsize=100",
+        "found": "--audit-log-maxsize=200",
+    }
+    assert "manifest flag 3 is --audit-log-maxsize=100, the process has --audit-log-maxsize=200" in result["msg"]

@@ -1,5 +1,6 @@
 """audit_policy module, run as Ansible runs it: a module process reading its arguments file."""
 
+import base64
 import hashlib
 import json
 import os
@@ -229,3 +230,63 @@ def test_missing_pyyaml_is_reported(tmp_path):
     result = run_module(tmp_path, pythonpath=[str(shadow.parent)], rules=[{"level": "Metadata"}])
     assert result["failed"] is True
     assert result["msg"].startswith("Failed to import the required Python library (PyYAML)")
+
+
+# --- the bytes validated are the bytes returned ------------------------------------------------------
+
+UNICODE_POLICY = 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  users: ["jos\u00e9"]\n'
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "codec"),
+    [
+        (b"\xff\xfe" + UNICODE_POLICY.encode("utf-16-le"), "UTF-16LE", "utf-16-le"),
+        (b"\xfe\xff" + UNICODE_POLICY.encode("utf-16-be"), "UTF-16BE", "utf-16-be"),
+        (b"\xef\xbb\xbf" + UNICODE_POLICY.encode(), "UTF-8", "utf-8"),
+        (UNICODE_POLICY.encode(), "UTF-8", "utf-8"),
+    ],
+    ids=["utf-16le-bom", "utf-16be-bom", "utf-8-bom", "utf-8"],
+)
+def test_a_file_is_returned_as_exactly_the_bytes_validated(tmp_path, data, encoding, codec):
+    policy = tmp_path / "policy.yaml"
+    policy.write_bytes(data)
+
+    result = run_module(tmp_path, src=str(policy))
+
+    assert not result.get("failed"), result
+    assert base64.b64decode(result["content_base64"]) == data
+    assert result["checksum"] == hashlib.sha256(data).hexdigest()
+    assert result["encoding"] == encoding
+    assert result["content"] == data.decode(codec)  # readable text; a byte order mark stays as U+FEFF
+    assert result["content"].lstrip("\ufeff") == UNICODE_POLICY
+    assert result["policy"]["rules"] == [{"level": "Metadata", "users": ["jos\u00e9"]}]
+
+
+def test_utf8_content_and_rules_are_returned_as_their_utf8_bytes(tmp_path):
+    content = (POLICIES / "nnf-docs-clientmount.yaml").read_text()
+    given = run_module(tmp_path, content=content)
+    built = run_module(tmp_path, rules=NNF_RULES)
+    for result in (given, built):
+        assert base64.b64decode(result["content_base64"]) == result["content"].encode()
+        assert result["checksum"] == hashlib.sha256(result["content"].encode()).hexdigest()
+        assert result["encoding"] == "UTF-8"
+    assert given["content"] == content
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (UNICODE_POLICY.encode("utf-16-le"), "control characters are not allowed"),  # UTF-16 without a BOM
+        (UNICODE_POLICY.encode("utf-32"), "control characters are not allowed"),
+        (UNICODE_POLICY.encode("latin-1"), "invalid trailing UTF-8 octet"),
+        (b"\xff\xfe" + UNICODE_POLICY.encode("utf-16-le")[:-1], "incomplete UTF-16 character"),
+    ],
+    ids=["utf-16-no-bom", "utf-32", "latin-1", "cut-utf-16"],
+)
+def test_encodings_kube_apiserver_refuses_fail_naming_the_file(tmp_path, data, problem):
+    policy = tmp_path / "policy.yaml"
+    policy.write_bytes(data)
+    result = run_module(tmp_path, src=str(policy))
+    assert result["failed"] is True
+    assert result["msg"] == f"audit policy file {policy}: failed decoding: yaml: {problem}"
+    assert "content_base64" not in result
