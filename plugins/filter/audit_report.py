@@ -12,7 +12,11 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils.audit_log import COUNT_DIMENSIONS, time_key
+from ansible_collections.nnf.kube_audit.plugins.module_utils.audit_log import (
+    COUNT_DIMENSIONS,
+    event_time,
+    event_time_key,
+)
 
 TABLE_COLUMNS = ("HOST", "TIME", "USER", "VERB", "CODE", "URI")
 
@@ -48,8 +52,10 @@ def _with_host(host, event):
 def audit_report_merge(hostvars, hosts, register="kube_audit_report_read", limit=0):
     """Merge the registered audit_log_info results of ``hosts`` into one report.
 
-    Events are tagged with their host and merged by stageTimestamp (the newest ``limit``, 0 for all); counts are
-    added up; every node gets a status line, including those that failed or were not reached.
+    Events are tagged with their host and merged by their time (the newest ``limit``, 0 for all): the first of
+    stageTimestamp, requestReceivedTimestamp and timestamp that is set, as on the masters, so that whole events of
+    older clusters and summaries (whose stageTimestamp is that time) merge alike, and events without a time come
+    first. Counts are added up; every node gets a status line, including those that failed or were not reached.
     """
     if isinstance(hosts, str) or not all(isinstance(host, str) for host in hosts):
         raise AnsibleFilterError("audit_report_merge: hosts must be a list of inventory host names")
@@ -73,7 +79,7 @@ def audit_report_merge(hostvars, hosts, register="kube_audit_report_read", limit
             for dimension in COUNT_DIMENSIONS:
                 counts[dimension].update(result["counts"].get(dimension) or {})
     # Stable sort: events with the same time keep host order, then each host's own order.
-    events.sort(key=lambda event: time_key(event.get("stageTimestamp")))
+    events.sort(key=event_time_key)
     matched = sum(status["matched"] for status in statuses)
     if limit > 0:
         events = events[-limit:]
@@ -98,7 +104,7 @@ def _event_row(event):
     code = event.get("code")
     if code is None and isinstance(event.get("responseStatus"), Mapping):
         code = event["responseStatus"].get("code")
-    values = (event.get("host"), event.get("stageTimestamp"), user, event.get("verb"), code, event.get("requestURI"))
+    values = (event.get("host"), event_time(event)[0], user, event.get("verb"), code, event.get("requestURI"))
     return ["-" if value is None else str(value) for value in values]
 
 

@@ -8,7 +8,8 @@ order, and lumberjack rotates the file into ``<stem>-<YYYY-MM-DDTHH-MM-SS.mmm><e
 ``.gz`` when compression is on). Logs run to gigabytes, so reading is built for speed and flat memory:
 
 * files are read in 1 MiB blocks, lines found by offsets in the bytes: memory holds a block and the longest
-  line, whatever the size of the log;
+  line, whatever the size of the log; a line longer than ``max_line_bytes`` (16 MiB by default) is not kept but
+  skipped as it streams by, counted, and looked through for the look-up's needle only;
 * an ``audit_id`` or ``user`` filter becomes a raw-text needle: lines without it are neither decoded nor
   parsed, which is what makes finding one event in a gigabyte cheap;
 * the fields that filters and the summary need are read from their fixed places in the Event's key order (a
@@ -18,7 +19,13 @@ order, and lumberjack rotates the file into ``<stem>-<YYYY-MM-DDTHH-MM-SS.mmm><e
   it), the fast one several times cheaper.
 
 Bad data is counted, never fatal: lines in the legacy text format, malformed JSON, lines cut short (the last
-one still being written, or one torn by a crash) and damaged ``.gz`` backups are reported in the stats.
+one still being written, or one torn by a crash), lines longer than ``max_line_bytes`` and damaged ``.gz`` backups
+are reported in the stats.
+
+Every event has one time, the first of ``stageTimestamp``, ``requestReceivedTimestamp`` and ``timestamp`` (the only
+one of audit.k8s.io/v1beta1 in Kubernetes 1.8) that is set: both time bounds, the order and the newest-N limit use
+it. An event without any (or with one that does not parse) compares as older than every time: never within a
+bound, first in order.
 
 Pure standard library: this runs on the target under Python 3.8+.
 """
@@ -42,6 +49,11 @@ LEVELS = ("Metadata", "Request", "RequestResponse")
 SUMMARY_FIELDS = ("auditID", "verb", "requestURI", "username", "code", "stageTimestamp")
 COUNT_DIMENSIONS = ("user", "verb", "resource", "code")
 DEFAULT_LIMIT = 1000
+# Real RequestResponse events (a large list's response) run to megabytes; a longer line is skipped, not kept.
+DEFAULT_MAX_LINE_BYTES = 16 << 20
+MIN_MAX_LINE_BYTES = 1024
+# The time of an event: the first of these that is set. Kubernetes 1.8's audit.k8s.io/v1beta1 has only the last.
+TIME_FIELDS = ("stageTimestamp", "requestReceivedTimestamp", "timestamp")
 MAX_PROBLEMS = 10
 NO_RESOURCE = "<non-resource>"
 NO_VALUE = "<none>"
@@ -90,6 +102,7 @@ _ROW_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encod
 _LEGACY_LINE = re.compile(r"\S+ AUDIT: id=")
 
 _BACKUP_STAMP = r"(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3})"
+_TO_THE_MILLISECOND = len("2026-11-20T10:00:00.000")  # a canonical time key cut after its milliseconds
 _CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z", re.ASCII)
 _RFC3339 = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)(?:[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:?\d\d)?)?\Z", re.ASCII
@@ -119,15 +132,20 @@ def utc_now() -> datetime.datetime:
 
 
 def format_time(moment: datetime.datetime) -> str:
-    """The canonical comparison key: UTC, six fractional digits, 'Z' (how the apiserver writes MicroTime)."""
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The canonical comparison key: UTC, six fractional digits, 'Z' (how the apiserver writes MicroTime).
+
+    Spelled out rather than strftime'd: '%Y' drops the leading zeros of years before 1000 on glibc, and '999-...'
+    would sort after '2026-...'. Raises OverflowError for a time whose UTC date is before year 1 or after 9999.
+    """
+    t = moment.astimezone(datetime.timezone.utc)
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{t.microsecond:06d}Z"
 
 
 def parse_rfc3339(text: str) -> Optional[datetime.datetime]:
     """Parse an RFC 3339 timestamp (any number of fractional digits) or a bare date (midnight UTC).
 
-    Returns None when ``text`` is neither. A date-time without an offset is refused too: guessing the zone of a
-    security timestamp is worse than asking.
+    Returns None when ``text`` is neither, or is a time whose UTC date falls outside years 1 to 9999. A date-time
+    without an offset is refused too: guessing the zone of a security timestamp is worse than asking.
     """
     match = _RFC3339.match(text.strip())
     if not match:
@@ -141,7 +159,7 @@ def parse_rfc3339(text: str) -> Optional[datetime.datetime]:
         digits = offset[1:].replace(":", "")
         zone = datetime.timezone(sign * datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
     try:
-        return datetime.datetime(
+        moment = datetime.datetime(
             int(year),
             int(month),
             int(day),
@@ -151,7 +169,8 @@ def parse_rfc3339(text: str) -> Optional[datetime.datetime]:
             int((fraction or "0")[:6].ljust(6, "0")),
             tzinfo=zone,
         )
-    except ValueError:  # 2026-02-30, 25:00...
+        return moment.astimezone(datetime.timezone.utc)
+    except (ValueError, OverflowError):  # 2026-02-30, 25:00..., or 0001-01-01T00:00:00+01:00 (year 0 in UTC)
         return None
 
 
@@ -164,7 +183,10 @@ def parse_time_bound(text: str, now: Optional[datetime.datetime] = None) -> str:
     value = str(text).strip()
     if _RELATIVE.match(value):
         seconds = sum(int(count) * _RELATIVE_SECONDS[unit] for count, unit in _RELATIVE_PART.findall(value))
-        return format_time((now or utc_now()) - datetime.timedelta(seconds=seconds))
+        try:
+            return format_time((now or utc_now()) - datetime.timedelta(seconds=seconds))
+        except OverflowError:
+            raise ValueError(f"{text!r} goes back before the year 1") from None
     moment = parse_rfc3339(value)
     if moment is None:
         raise ValueError(
@@ -182,6 +204,34 @@ def time_key(value: Any) -> str:
         return value
     moment = parse_rfc3339(value)
     return format_time(moment) if moment is not None else ""
+
+
+def event_time(event: Any) -> Tuple[Any, str]:
+    """The time of an event (a mapping), as logged and as a time_key: the first of TIME_FIELDS that is set.
+
+    Missing and null fields are passed over, so a summary (whose stageTimestamp is this time) yields the same. The
+    key is '' when none is set or the one set does not parse: '' sorts before every time and is within no bound.
+    """
+    for field in TIME_FIELDS:
+        value = event.get(field)
+        if value is not None:
+            return value, time_key(value)
+    return None, ""
+
+
+def event_time_key(event: Any) -> str:
+    """time_key of an event's time (see event_time); also of a summary, whose stageTimestamp is that time."""
+    return event_time(event)[1]
+
+
+def check_max_line_bytes(value: Any) -> int:
+    """``value`` if it is a valid max_line_bytes, else ValueError naming the option."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < MIN_MAX_LINE_BYTES:
+        raise ValueError(
+            f"max_line_bytes must be an integer of at least {MIN_MAX_LINE_BYTES} (1 KiB), not {value!r} "
+            f"(the default, {DEFAULT_MAX_LINE_BYTES}, is 16 MiB)"
+        )
+    return value
 
 
 # --- files ---------------------------------------------------------------------------------------------------
@@ -321,8 +371,9 @@ class AuditRecord:
         self.verb = verb
         self.username = username
         self.code = code
+        # The event's time as logged (see event_time): its stageTimestamp, unless that is missing or null.
         self.stage_timestamp = stage_timestamp
-        self.time_key = stage_timestamp  # the fast path only accepts canonical timestamps
+        self.time_key = stage_timestamp  # the fast path only accepts canonical stageTimestamps
         self._event = None  # type: Optional[Dict[str, Any]]
         self._object_ref_text = object_ref_text  # objectRef as written in the line, parsed when needed
         self._object_ref = None  # type: Optional[Dict[str, Any]]
@@ -334,7 +385,7 @@ class AuditRecord:
     def from_event(cls, event: Dict[str, Any], line: str) -> "AuditRecord":
         user = event.get("user")
         status = event.get("responseStatus")
-        timestamp = event.get("stageTimestamp")
+        timestamp, key = event_time(event)
         record = cls(
             line,
             event.get("level"),
@@ -346,7 +397,7 @@ class AuditRecord:
             status.get("code") if isinstance(status, dict) else None,
             timestamp,
         )
-        record.time_key = time_key(timestamp)
+        record.time_key = key
         record._event = event
         object_ref = event.get("objectRef")
         record._object_ref = object_ref if isinstance(object_ref, dict) else {}
@@ -382,7 +433,11 @@ class AuditRecord:
         return resource + "." + ref["apiGroup"] if ref.get("apiGroup") else resource
 
     def summary(self) -> Dict[str, Any]:
-        """The seed's jq summary as a mapping, keys named after the last step of each jq path."""
+        """The seed's jq summary as a mapping, keys named after the last step of each jq path.
+
+        Its stageTimestamp is the event's time: an event without one (older clusters) shows the time it is sorted
+        on, its requestReceivedTimestamp or timestamp, where jq would show null.
+        """
         return {
             "auditID": self.audit_id,
             "verb": self.verb,
@@ -393,7 +448,10 @@ class AuditRecord:
         }
 
     def summary_row(self) -> List[Any]:
-        """The seed's jq summary as jq prints it: [auditID, verb, requestURI, username, code, stageTimestamp]."""
+        """The seed's jq summary as jq prints it: [auditID, verb, requestURI, username, code, stageTimestamp].
+
+        As in summary(), an event without a stageTimestamp shows the time it is sorted on instead of null.
+        """
         return [self.audit_id, self.verb, self.request_uri, self.username, self.code, self.stage_timestamp]
 
     def summary_json(self) -> str:
@@ -581,6 +639,7 @@ class EventFilter:
         self.until = parse_time_bound(until, now) if until else None
         if self.since and self.until and self.since >= self.until:
             raise ValueError(f"since ({self.since}) is not before until ({self.until})")
+        self._bounded = self.since is not None or self.until is not None
         self._by_object_ref = bool(self.groups or self.resources or self.namespaces)
 
     @staticmethod
@@ -613,6 +672,13 @@ class EventFilter:
             if len(literal) >= 4 and _verbatim(literal):
                 return literal
         return None
+
+    @property
+    def needle_label(self) -> str:
+        """What the needle is, in the words of a report: 'the audit_id value', 'the user value'..."""
+        if _verbatim(self.audit_id):
+            return "the audit_id value"
+        return "the user value" if self._user_glob is None else "the user pattern's text"
 
     def is_empty(self) -> bool:
         return not (
@@ -648,10 +714,14 @@ class EventFilter:
             record.code in self.codes or (isinstance(record.code, int) and record.code // 100 in self.code_classes)
         ):
             return False
-        if self.since is not None and record.time_key < self.since:
-            return False
-        if self.until is not None and record.time_key >= self.until:
-            return False
+        if self._bounded:
+            key = record.time_key  # '' for an event without a time: within no bound, whichever it is
+            if (
+                not key
+                or (self.since is not None and key < self.since)
+                or (self.until is not None and key >= self.until)
+            ):
+                return False
         if self._by_object_ref:
             ref = record.object_ref()
             if not ref:
@@ -685,13 +755,29 @@ class ScanStats:
         self.legacy = 0
         self.malformed = 0
         self.truncated = 0
+        self.oversized = 0
         self.unreadable_files = 0
         self.problems = []  # type: List[Dict[str, Any]]
+        # Oversized lines that hold the look-up's needle (audit_id or user): skipped, yet maybe matches.
+        self.oversized_matches = 0
+        self.oversized_match_lines = []  # type: List[Dict[str, Any]]
 
     def problem(self, kind: str, path: str, line: Optional[int], reason: str) -> None:
         setattr(self, kind, getattr(self, kind) + 1)
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append({"kind": kind, "path": path, "line": line, "reason": reason})
+
+    def oversized_line(self, path: str, line: int, skipped: "_LongLine", why: str, last: bool) -> None:
+        """Count and describe a line not read for its length; ``why`` ends 'longer than ...'."""
+        reason = f"a line of {skipped.length} bytes{why}: not read"
+        if last:
+            reason += " (the last line, without newline: still being written?)"
+        if skipped.found:
+            reason += f"; it holds {skipped.label}: it may match"
+            self.oversized_matches += 1
+            if len(self.oversized_match_lines) < MAX_PROBLEMS:
+                self.oversized_match_lines.append({"path": path, "line": line, "bytes": skipped.length})
+        self.problem("oversized", path, line, reason)
 
     @property
     def skipped(self) -> Dict[str, int]:
@@ -699,6 +785,7 @@ class ScanStats:
             "legacy": self.legacy,
             "malformed": self.malformed,
             "truncated": self.truncated,
+            "oversized": self.oversized,
             "unreadable_files": self.unreadable_files,
         }
 
@@ -762,11 +849,48 @@ class _LineParser:
         return AuditRecord.from_event(event, text)
 
 
-def _read_blocks(stream: Any, stats: ScanStats, path: str) -> Iterator[bytes]:
-    """The blocks of a stream. Damaged gzip data ends the file early, counted, not raised."""
+class _LongLine:
+    """A line longer than max_line_bytes, skipped as it streams by: its length, and whether the needle is in it.
+
+    The needle may straddle two pieces: the last len(needle) - 1 bytes of each are kept for the next.
+    """
+
+    __slots__ = ("found", "label", "length", "needle", "tail")
+
+    def __init__(self, needle: Optional[bytes], label: str) -> None:
+        self.needle = needle
+        self.label = label
+        self.length = 0
+        self.found = False
+        self.tail = b""
+
+    def feed(self, data: Any, start: int, stop: int) -> None:
+        """Take data[start:stop] (bytes or bytearray) into account."""
+        self.length += stop - start
+        needle = self.needle
+        if needle is None or self.found or stop <= start:
+            return
+        keep = len(needle) - 1
+        across = self.tail + bytes(data[start : start + keep])  # a needle that starts in the piece before
+        if needle in across or data.find(needle, start, stop) >= 0:
+            self.found = True
+        elif keep:
+            self.tail = (self.tail + bytes(data[max(start, stop - keep) : stop]))[-keep:]
+
+
+_ASTRAL_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")  # UTF-8 lead bytes of characters beyond U+FFFF
+
+
+def _holds_astral(data: Any) -> bool:
+    """Whether UTF-8 bytes may hold a character beyond U+FFFF, which makes Python keep the text at 4 bytes each."""
+    return any(data.find(lead) >= 0 for lead in _ASTRAL_LEADS)
+
+
+def _read_blocks(stream: Any, stats: ScanStats, path: str, size: int) -> Iterator[bytes]:
+    """The blocks of a stream, of at most ``size`` bytes. Damaged gzip data ends the file early, counted, not raised."""
     while True:
         try:
-            data = stream.read(BLOCK_SIZE)
+            data = stream.read(size)
         except (EOFError, zlib.error) as exc:
             stats.problem("unreadable_files", path, None, f"damaged gzip data: {exc}")
             return
@@ -781,12 +905,21 @@ def _text(data: Any) -> str:
     return str(data, "utf-8", "replace")
 
 
-def scan_stream(stream: Any, path: str, event_filter: EventFilter, stats: ScanStats) -> Iterator[AuditRecord]:
+def scan_stream(
+    stream: Any,
+    path: str,
+    event_filter: EventFilter,
+    stats: ScanStats,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> Iterator[AuditRecord]:
     """Yield the records of one file that pass ``event_filter``, in file order.
 
     ``stream`` is any object with ``read(size) -> bytes``; ``path`` only names it in problem reports. Lines are
     found in the bytes, by offsets rather than copies, and decoded only when looked at: with a needle, most
-    never are.
+    never are. A line longer than ``max_line_bytes`` is not kept: it is skipped as its blocks stream by, and
+    counted (with whether it holds the needle). Blocks are at most half of ``max_line_bytes`` long, so only a line
+    that runs past the end of a block can be that long, or too wide (see read_carried): the checks cost nothing
+    per line.
     """
     parser = _LineParser(stats)
     parse, parse_json, fast_record = parser.parse, parser.parse_json, _fast_record
@@ -794,33 +927,66 @@ def scan_stream(stream: Any, path: str, event_filter: EventFilter, stats: ScanSt
     matches = event_filter.matches
     needle = event_filter.needle
     raw_needle = needle.encode("ascii") if needle is not None else None  # verbatim text is printable ASCII
-    carry = []  # type: List[bytes]  # the start of a line that runs past the blocks read so far
+    label = event_filter.needle_label if needle is not None else ""
+    too_long = f", longer than max_line_bytes ({max_line_bytes})"
+    too_wide = f" with characters beyond U+FFFF, longer than half of max_line_bytes ({max_line_bytes})"
+
+    def read_carried(line: bytearray, number: int, complete: bool) -> Optional[AuditRecord]:
+        """The record of a line gathered over several blocks, or None. Empties ``line`` once decoded.
+
+        Its text takes 1, 2 or 4 bytes a character, the widest character deciding: with one beyond U+FFFF, 4 for
+        all, so such a line is read up to half of max_line_bytes only. Its text then never takes more than twice
+        max_line_bytes, whatever it holds.
+        """
+        if len(line) > max_line_bytes // 2 and _holds_astral(line):
+            wide = _LongLine(raw_needle, label)
+            wide.feed(line, 0, len(line))
+            stats.oversized_line(path, number, wide, too_wide, last=not complete)
+            return None
+        if raw_needle is not None and raw_needle not in line:
+            return None
+        text = _text(line)
+        line.clear()  # the bytes go before the text is parsed: a long line is not held twice
+        return parse(text, path, number, complete)
+
+    carry = bytearray()  # the start of a line that runs past the blocks read so far
+    long_line = None  # type: Optional[_LongLine]  # the line being skipped, once it is longer than max_line_bytes
     lineno = 0  # lines of this file before the current block's whole lines
-    for block in _read_blocks(stream, stats, path):
+    for block in _read_blocks(stream, stats, path, min(BLOCK_SIZE, max_line_bytes // 2)):
         begin = 0  # where the block's first whole line starts
-        if carry:
+        if carry or long_line is not None:
             first_newline = block.find(b"\n")
+            stop = len(block) if first_newline < 0 else first_newline
+            if long_line is None and len(carry) + stop > max_line_bytes:
+                long_line = _LongLine(raw_needle, label)
+                long_line.feed(carry, 0, len(carry))
+                carry = bytearray()
+            if long_line is None:
+                carry += memoryview(block)[:stop]
+            else:
+                long_line.feed(block, 0, stop)
             if first_newline < 0:
-                carry.append(block)
                 continue
-            carry.append(block[:first_newline])
-            raw_line = b"".join(carry)
-            carry = []
             lineno += 1
             stats.lines += 1
-            if raw_needle is None or raw_needle in raw_line:
-                record = parse(_text(raw_line), path, lineno)
+            if long_line is not None:
+                stats.oversized_line(path, lineno, long_line, too_long, last=False)
+                long_line = None
+            else:
+                record = read_carried(carry, lineno, True)
                 if record is not None and (match_all or matches(record)):
                     stats.matched += 1
                     yield record
+                record = None  # not held while the next long line is gathered
+            carry = bytearray()
             begin = first_newline + 1
         end = block.rfind(b"\n")  # whole lines run from begin to end
         if end < begin:
             if begin < len(block):
-                carry.append(block[begin:])
+                carry = bytearray(memoryview(block)[begin:])
             continue
         if end + 1 < len(block):
-            carry.append(block[end + 1 :])
+            carry = bytearray(memoryview(block)[end + 1 :])
         block_lines = block.count(b"\n", begin, end) + 1
         stats.lines += block_lines
         if raw_needle is None:
@@ -855,15 +1021,15 @@ def scan_stream(stream: Any, path: str, event_filter: EventFilter, stats: ScanSt
                     yield record
                 position = block.find(raw_needle, line_end, end)
             lineno += block_lines
-    if carry:  # the file does not end with a newline
-        raw_line = b"".join(carry)
-        lineno += 1
+    if long_line is not None:  # the file ends in a line too long to read, without newline
         stats.lines += 1
-        if raw_needle is None or raw_needle in raw_line:
-            record = parse(_text(raw_line), path, lineno, complete=False)
-            if record is not None and (match_all or matches(record)):
-                stats.matched += 1
-                yield record
+        stats.oversized_line(path, lineno + 1, long_line, too_long, last=True)
+    elif carry:  # the file does not end with a newline
+        stats.lines += 1
+        record = read_carried(carry, lineno + 1, False)
+        if record is not None and (match_all or matches(record)):
+            stats.matched += 1
+            yield record
 
 
 def _file_entry(log_file: LogFile, skipped: Optional[str] = None) -> Dict[str, Any]:
@@ -879,6 +1045,16 @@ def _file_entry(log_file: LogFile, skipped: Optional[str] = None) -> Dict[str, A
     return entry
 
 
+def _rotated_before(rotated_at: str, since: str) -> bool:
+    """Whether a backup named with rotation time ``rotated_at`` holds only events before ``since``.
+
+    Every event in a backup was written before it was rotated, but the name keeps the rotation time to the
+    millisecond, rounded down: a backup named ...50.342 may hold an event at 50.342999. So the comparison is to the
+    millisecond, where a backup of .342 holds only events before ``since`` when ``since`` is .343 or later.
+    """
+    return rotated_at[:_TO_THE_MILLISECOND] < since[:_TO_THE_MILLISECOND]
+
+
 def _same_file(path: str, file_stat: os.stat_result) -> bool:
     try:
         other = os.stat(path)
@@ -891,8 +1067,14 @@ class AuditLogReader:
     """Reads one host's audit log and its backups, oldest first, through one EventFilter."""
 
     def __init__(
-        self, path: str = DEFAULT_LOG_PATH, rotated: bool = True, event_filter: Optional[EventFilter] = None
+        self,
+        path: str = DEFAULT_LOG_PATH,
+        rotated: bool = True,
+        event_filter: Optional[EventFilter] = None,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     ) -> None:
+        """Raises ValueError for a max_line_bytes below MIN_MAX_LINE_BYTES, AuditLogError for path '-'."""
+        self.max_line_bytes = check_max_line_bytes(max_line_bytes)
         if path == "-":
             raise AuditLogError(
                 "--audit-log-path=- sends audit events to kube-apiserver's standard output, not to a file: "
@@ -924,8 +1106,7 @@ class AuditLogReader:
                 )
             since = self.event_filter.since
             for backup in backups:
-                if since is not None and str(backup.rotated_at) < since:
-                    # Every event in a backup was written before the backup's rotation time.
+                if since is not None and _rotated_before(str(backup.rotated_at), since):
                     self.stats.files.append(_file_entry(backup, skipped="rotated before 'since'"))
                     continue
                 yield from self._scan_backup(backup)
@@ -938,6 +1119,8 @@ class AuditLogReader:
                 current.close()
 
     def _open_current(self) -> Any:
+        if "\0" in self.path:
+            raise AuditLogError(f"{self.path!r} is not a file name: it holds a NUL character")
         try:
             if not stat.S_ISREG(os.stat(self.path).st_mode):
                 raise AuditLogError(f"{self.path} is not a regular file")
@@ -976,7 +1159,7 @@ class AuditLogReader:
         stats = self.stats
         lines_before, bytes_before, unreadable_before = stats.lines, stats.bytes, stats.unreadable_files
         try:
-            yield from scan_stream(stream, entry["path"], self.event_filter, stats)
+            yield from scan_stream(stream, entry["path"], self.event_filter, stats, self.max_line_bytes)
         except OSError as exc:  # a read error of the disk itself: keep what was read, report the file
             stats.problem("unreadable_files", entry["path"], None, f"read error: {exc.strerror or exc}")
         entry["lines"] = stats.lines - lines_before
@@ -998,6 +1181,7 @@ def count_records(records: Iterable[AuditRecord]) -> Dict[str, Dict[str, int]]:
         counters["verb"][record.verb if record.verb is not None else NO_VALUE] += 1
         counters["resource"][record.resource_label()] += 1
         counters["code"][str(record.code) if record.code is not None else NO_VALUE] += 1
+        del record  # its line is not held while the next one is read
     return {
         dimension: dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
         for dimension, counter in counters.items()
@@ -1005,10 +1189,10 @@ def count_records(records: Iterable[AuditRecord]) -> Dict[str, Dict[str, int]]:
 
 
 def newest(records: Iterable[AuditRecord], limit: int) -> List[AuditRecord]:
-    """The ``limit`` newest records by stageTimestamp (all of them when limit is 0), oldest first.
+    """The ``limit`` newest records by time (all of them when limit is 0), oldest first.
 
     A log is written in roughly, not strictly, time order (requests finish out of order), so this keeps a
-    bounded min-heap on (stageTimestamp, arrival) rather than the tail of the file.
+    bounded min-heap on (time, arrival) rather than the tail of the file. Records without a time are the oldest.
     """
     if limit <= 0:
         collected = list(records)
@@ -1026,13 +1210,17 @@ def newest(records: Iterable[AuditRecord], limit: int) -> List[AuditRecord]:
 
 
 class _Span:
-    """Oldest and newest stageTimestamp of the records that pass through."""
+    """Oldest and newest time of the records that pass through."""
 
     def __init__(self) -> None:
         self.oldest = None  # type: Optional[str]
         self.newest = None  # type: Optional[str]
 
-    def track(self, records: Iterable[AuditRecord]) -> Iterator[AuditRecord]:
+    def track(self, records: Iterable[AuditRecord], keep_lines: bool = True) -> Iterator[AuditRecord]:
+        """Pass the records on; without ``keep_lines``, drop their lines (all a summary needs is read by now).
+
+        A summary of the newest N events then holds N summaries, not N lines of up to max_line_bytes each.
+        """
         for record in records:
             key = record.time_key
             if key:
@@ -1040,7 +1228,10 @@ class _Span:
                     self.oldest = key
                 if self.newest is None or key > self.newest:
                     self.newest = key
+            if not keep_lines:
+                record.line = record._head = record._event = None
             yield record
+            del record  # not held while the next one is read
 
 
 def read_audit_log(
@@ -1051,27 +1242,32 @@ def read_audit_log(
     limit: int = DEFAULT_LIMIT,
     rotated: bool = True,
     missing_ok: bool = False,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> Dict[str, Any]:
     """Read, filter and shape one host's audit log: what the audit_log_info module returns.
 
-    Raises AuditLogError, AuditLogMissing when there is no log at all and ``missing_ok`` is false.
+    Raises ValueError for an argument that cannot be (its message names it), AuditLogError when the log cannot
+    be read, AuditLogMissing when there is no log at all and ``missing_ok`` is false.
     """
     if output not in OUTPUT_FORMATS:
         raise ValueError(f"output must be one of {', '.join(OUTPUT_FORMATS)}, not {output!r}")
-    if limit < 0:
-        raise ValueError(f"limit must be 0 (no limit) or more, not {limit}")
-    reader = AuditLogReader(path, rotated=rotated, event_filter=event_filter)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValueError(f"limit must be 0 (all matches) or more, not {limit!r}")
+    reader = AuditLogReader(path, rotated=rotated, event_filter=event_filter, max_line_bytes=max_line_bytes)
     result = {"log_found": True, "events": []}  # type: Dict[str, Any]
     span = _Span()
     try:
         if output == "counts":
             result["counts"] = count_records(span.track(reader.records()))
         else:
-            kept = newest(span.track(reader.records()), limit)
+            kept = newest(span.track(reader.records(), keep_lines=output != "summary"), limit)
             if output == "summary":
                 result["events"] = [record.summary() for record in kept]
             else:
-                result["events"] = [record.event() for record in kept]
+                events = result["events"]
+                for index, record in enumerate(kept):  # each line goes once its event is decoded
+                    events.append(record.event())
+                    kept[index] = None
     except AuditLogMissing:
         if not missing_ok:
             raise
@@ -1087,13 +1283,18 @@ def read_audit_log(
         "matched": stats.matched,
         "returned": len(result["events"]),
         "skipped": stats.skipped,
+        "oversized_matches": stats.oversized_matches,
         "oldest": span.oldest,
         "newest": span.newest,
     }
     result["files"] = stats.files
     result["problems"] = stats.problems
+    result["oversized_matches"] = stats.oversized_match_lines
     result["current_missing"] = reader.current_missing and result["log_found"]
-    result["msg"], result["warnings"] = describe(result, path, output, limit)
+    needle_label = reader.event_filter.needle_label if reader.event_filter.needle is not None else ""
+    result["msg"], result["warnings"] = describe(
+        result, path, output, limit, max_line_bytes=max_line_bytes, needle_label=needle_label
+    )
     return result
 
 
@@ -1101,7 +1302,15 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def describe(result: Dict[str, Any], path: str, output: str, limit: int) -> Tuple[str, List[str]]:
+def describe(
+    result: Dict[str, Any],
+    path: str,
+    output: str,
+    limit: int,
+    *,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    needle_label: str = "",
+) -> Tuple[str, List[str]]:
     """A one-line summary of a read_audit_log result, and the warnings worth a human's attention."""
     if not result["log_found"]:
         return f"{path} does not exist: auditing looks disabled on this host; nothing to read", []
@@ -1126,6 +1335,18 @@ def describe(result: Dict[str, Any], path: str, output: str, limit: int) -> Tupl
     bad_lines = [_plural(skipped[kind], kind + " line") for kind in ("malformed", "truncated") if skipped[kind]]
     if bad_lines:
         warnings.append(f"{' and '.join(bad_lines)} skipped (see 'problems')")
+    if skipped["oversized"]:
+        warning = (
+            f"{_plural(skipped['oversized'], 'line')} too long to read (max_line_bytes: {max_line_bytes}) skipped "
+            "(see 'problems')"
+        )
+        possible = stats["oversized_matches"]
+        if possible:
+            warning += (
+                f"; {possible} of them {'holds' if possible == 1 else 'hold'} {needle_label} and may be a match: "
+                "raise max_line_bytes to read them (see 'oversized_matches')"
+            )
+        warnings.append(warning)
     if skipped["unreadable_files"]:
         warnings.append(f"{_plural(skipped['unreadable_files'], 'file')} could not be read to the end (see 'files')")
     if output != "counts" and limit and stats["matched"] > limit:

@@ -19,14 +19,19 @@ description:
   - Backups are the files kube-apiserver's log rotation (lumberjack) leaves next to the log,
     C(<stem>-<YYYY-MM-DDTHH-MM-SS.mmm><ext>), optionally gzip-compressed (C(.gz)). They are read oldest first,
     by the rotation time in their names, then the current file.
-  - All filters combine (AND); a list filter matches any of its values. Times compare on C(stageTimestamp).
+  - All filters combine (AND); a list filter matches any of its values.
+  - Every event has one time, the first of its C(stageTimestamp), C(requestReceivedTimestamp) and C(timestamp)
+    that is set (not missing or null). Events of older clusters have no C(stageTimestamp), and those of Kubernetes 1.8
+    (C(audit.k8s.io/v1beta1)) have only C(timestamp). O(since), O(until), the order of the events and O(limit) all
+    use that time. An event without any time, or whose time does not parse, sorts before all others and is
+    left out whenever O(since) or O(until) is given.
   - The log is read as a stream, so memory stays flat whatever its size; an O(audit_id) or an exact O(user)
     filter skips the lines that cannot match without parsing them, which makes looking up one event in gigabytes
     take about as long as reading them.
   - Bad data is counted and reported, never fatal. Lines in the legacy text format (C(--audit-log-format=legacy)),
-    malformed JSON, a last line cut short (still being written, or torn by a crash) and damaged C(.gz) backups
-    are skipped and counted in RV(stats.skipped); the first few are described in RV(problems). An event that
-    follows a torn write on the same line is still read.
+    malformed JSON, a last line cut short (still being written, or torn by a crash), lines longer than
+    O(max_line_bytes) and damaged C(.gz) backups are skipped and counted in RV(stats.skipped); the first few are
+    described in RV(problems). An event that follows a torn write on the same line is still read.
   - When neither the log nor any backup exists, the module fails with a message saying that auditing looks
     disabled on the node, unless O(missing_ok=true), with which it returns no events and RV(log_found=false).
   - The module changes nothing on the node and runs the same in check mode.
@@ -101,21 +106,26 @@ options:
     elements: raw
   since:
     description:
-      - Keep events whose C(stageTimestamp) is at or after this time.
+      - Keep events whose time (C(stageTimestamp), else C(requestReceivedTimestamp), else C(timestamp)) is at or
+        after this time. Events without a time are left out.
       - An RFC 3339 time with an offset (V(2026-11-20T10:00:00Z), V(2026-11-20T12:00:00+02:00)), a date taken as
         midnight UTC (V(2026-11-20)), or a duration back from now on the node's clock, in C(s), C(m), C(h), C(d)
         or C(w) units, such as V(30m), V(2h), V(1d) or V(1h30m).
-      - Backups rotated before this time are not opened (every event in a backup is older than its name says).
+      - Backups rotated before this time are not opened. Every event in a backup is older than its rotation time,
+        which its name gives to the millisecond, rounded down; so a backup is not opened when its name's
+        millisecond is before the millisecond of O(since).
     type: str
   until:
     description:
-      - Keep events whose C(stageTimestamp) is before this time. Same forms as O(since).
+      - Keep events whose time is before this time. Same forms as O(since). Events without a time are left out.
     type: str
   format:
     description:
       - V(summary) returns, per event, the six fields of the seed procedure's C(jq) summary
         C([.auditID,.verb,.requestURI,.user.username,.responseStatus.code,.stageTimestamp]) as a dictionary with
         the keys C(auditID), C(verb), C(requestURI), C(username), C(code) and C(stageTimestamp).
+        C(stageTimestamp) is the event's time; for an event without one (older clusters), its
+        C(requestReceivedTimestamp) or C(timestamp) as logged, where C(jq) would show null.
       - V(events) returns the events as logged.
       - V(counts) returns no events but RV(counts) of all matching events by user, verb, resource and code.
     type: str
@@ -123,7 +133,7 @@ options:
     default: summary
   limit:
     description:
-      - Return the newest O(limit) matching events (by C(stageTimestamp)), in time order. V(0) returns all of them.
+      - Return the newest O(limit) matching events (by their time), in time order. V(0) returns all of them.
       - A warning says when more events matched; RV(stats.matched) has their number.
       - Ignored with O(format=counts), which counts every match.
     type: int
@@ -133,10 +143,27 @@ options:
       - When neither O(path) nor a backup exists, return no events and RV(log_found=false) instead of failing.
     type: bool
     default: false
+  max_line_bytes:
+    description:
+      - The longest line read, in bytes, without its newline; at least V(1024). The default is 16 MiB, as
+        C(RequestResponse) events, such as the response to a large list, can be megabytes long.
+      - A longer line is not read but skipped as it streams by, so that memory stays bounded whatever the log holds
+        (a line without end, a C(.gz) backup that inflates to gigabytes of zeros). It is counted in
+        RV(stats.skipped) as C(oversized) and described in RV(problems).
+      - With an O(audit_id) or O(user) look-up, a skipped line that holds the value (or the pattern's literal text)
+        written out is also listed in RV(oversized_matches) and counted in RV(stats.oversized_matches), as it may be
+        a match that was not returned. Raise O(max_line_bytes) to read it.
+      - Memory grows with this bound, as reading a line takes up to about four times its length (its bytes, its
+        text and the values parsed from it). With O(format=events), the events returned are held as well.
+      - A line holding characters beyond U+FFFF (such as emoji), whose text takes 4 bytes a character in memory,
+        is read up to half of O(max_line_bytes) only, and counted as C(oversized) when longer.
+    type: int
+    default: 16777216
 notes:
   - Reading the log takes root on a kubeadm node, where the apiserver creates it with mode 0600, so use C(become).
   - The O(audit_id) and exact O(user) look-ups skip the lines without the value written out verbatim. Those lines
-    are counted in RV(stats.lines) but not examined, so bad data among them is not counted in RV(stats.skipped).
+    are counted in RV(stats.lines) but not examined, so bad data among them is not counted in RV(stats.skipped),
+    except lines longer than O(max_line_bytes), which are always counted.
   - Only the C(json) log format is read; legacy lines are counted and skipped.
 seealso:
   - name: Kubernetes auditing
@@ -267,15 +294,24 @@ stats:
       description:
         - Bad data skipped, by kind. C(legacy) lines of the legacy text format; C(malformed) lines that are not an
           audit event in JSON; C(truncated) events cut short (the last line still being written, or a write torn
-          by a crash); C(unreadable_files) files that could not be read to the end (damaged C(.gz), I/O errors).
+          by a crash); C(oversized) lines longer than O(max_line_bytes); C(unreadable_files) files that could not
+          be read to the end (damaged C(.gz), I/O errors).
       type: dict
-      sample: {legacy: 0, malformed: 1, truncated: 1, unreadable_files: 0}
+      sample: {legacy: 0, malformed: 1, truncated: 1, oversized: 0, unreadable_files: 0}
+    oversized_matches:
+      description:
+        - Lines longer than O(max_line_bytes) that hold the O(audit_id) or O(user) value written out, skipped
+          but possibly matches. Always V(0) without such a look-up. The first ones are in RV(oversized_matches).
+      type: int
+      sample: 0
     oldest:
-      description: The C(stageTimestamp) of the oldest matching event, in UTC; null when none matched.
+      description:
+        - The time of the oldest matching event (its C(stageTimestamp), else C(requestReceivedTimestamp), else
+          C(timestamp)), in UTC with six fractional digits; null when none matched or none has a time.
       type: str
       sample: "2026-11-20T08:00:01.102030Z"
     newest:
-      description: The C(stageTimestamp) of the newest matching event, in UTC; null when none matched.
+      description: The time of the newest matching event, as RV(stats.oldest); null when none matched.
       type: str
       sample: "2026-11-20T10:02:03.427813Z"
   sample:
@@ -285,7 +321,8 @@ stats:
     examined: 171230
     matched: 889
     returned: 889
-    skipped: {legacy: 0, malformed: 1, truncated: 1, unreadable_files: 0}
+    skipped: {legacy: 0, malformed: 1, truncated: 1, oversized: 0, unreadable_files: 0}
+    oversized_matches: 0
     oldest: "2026-11-20T08:00:01.102030Z"
     newest: "2026-11-20T10:02:03.427813Z"
 files:
@@ -319,6 +356,18 @@ problems:
       path: /var/log/kubernetes/kube-apiserver-audit.log
       line: 61204
       reason: the last line is incomplete (still being written?)
+oversized_matches:
+  description:
+    - The first lines (at most 10) longer than O(max_line_bytes) that hold the O(audit_id) or O(user) value written
+      out, with C(path), C(line) (its number in the file) and C(bytes) (its length). They were not read, so they
+      may be matches that RV(events) lacks; RV(stats.oversized_matches) has their number.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - path: /var/log/kubernetes/kube-apiserver-audit.log
+      line: 18220
+      bytes: 20971520
 current_missing:
   description: Whether O(path) is missing while backups exist (auditing may have been turned off since).
   returned: always
@@ -357,12 +406,13 @@ def main():
             format=dict(type="str", choices=list(audit_log.OUTPUT_FORMATS), default="summary"),
             limit=dict(type="int", default=audit_log.DEFAULT_LIMIT),
             missing_ok=dict(type="bool", default=False),
+            max_line_bytes=dict(type="int", default=audit_log.DEFAULT_MAX_LINE_BYTES),
         ),
         supports_check_mode=True,
     )
     params = module.params
-    if params["limit"] < 0:
-        module.fail_json(msg=f"limit must be 0 (all matches) or more, not {params['limit']}")
+    # Errors become results here, and only here: a ValueError is a bad argument, which its message names; an
+    # AuditLogError is a log that cannot be read at all. Bad data in a log is counted in the result instead.
     try:
         event_filter = audit_log.EventFilter(
             audit_id=params["audit_id"],
@@ -379,7 +429,6 @@ def main():
         )
     except ValueError as exc:
         module.fail_json(msg=f"Invalid filter: {exc}")
-
     try:
         result = audit_log.read_audit_log(
             params["path"],
@@ -388,7 +437,10 @@ def main():
             limit=params["limit"],
             rotated=params["rotated"],
             missing_ok=params["missing_ok"],
+            max_line_bytes=params["max_line_bytes"],
         )
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     except audit_log.AuditLogMissing as exc:
         module.fail_json(msg=f"{socket.gethostname()}: {exc}", log_found=False)
     except audit_log.AuditLogError as exc:

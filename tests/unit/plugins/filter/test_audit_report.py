@@ -180,3 +180,38 @@ def test_misuse_is_explained(call, message):
 
 def test_the_filters_are_registered():
     assert set(FilterModule().filters()) == {"audit_report_merge", "audit_report_table", "audit_report_jsonl"}
+
+
+def test_events_without_a_stage_timestamp_merge_by_their_own_time():
+    # Older clusters: audit.k8s.io/v1beta1 of Kubernetes 1.8 has only 'timestamp'; stageTimestamp may be null.
+    def full(n, **times):
+        return dict({"kind": "Event", "auditID": f"id-{n}", "verb": "get", "requestURI": f"/api/v1/pods/p{n}"}, **times)
+
+    variables = hostvars(
+        old=read([full(1, timestamp="2026-11-20T10:00:01Z"), full(4, timestamp="2026-11-20T10:00:04Z")]),
+        new=read(
+            [
+                full(2, stageTimestamp=None, requestReceivedTimestamp="2026-11-20T10:00:02.000000Z"),
+                full(3, stageTimestamp="2026-11-20T10:00:03.000000Z", timestamp="2026-11-20T09:00:00Z"),
+                full(5, stageTimestamp="2026-11-20T10:00:05.000000Z"),
+            ]
+        ),
+        untimed=read([full(0)]),
+    )
+    report = audit_report_merge(variables, ["old", "new", "untimed"], limit=4)
+    assert [e["auditID"] for e in report["events"]] == ["id-2", "id-3", "id-4", "id-5"]
+    assert [e["auditID"] for e in audit_report_merge(variables, ["old", "new", "untimed"])["events"]] == [
+        "id-0",  # no time: oldest
+        "id-1",
+        "id-2",
+        "id-3",
+        "id-4",
+        "id-5",
+    ]
+    table = audit_report_table(report)
+    assert [row.split()[1] for row in table[1:5]] == [
+        "2026-11-20T10:00:02.000000Z",
+        "2026-11-20T10:00:03.000000Z",
+        "2026-11-20T10:00:04Z",
+        "2026-11-20T10:00:05.000000Z",
+    ]

@@ -74,7 +74,11 @@ def lines(*events):
 
 def read(path, **kwargs):
     """read_audit_log with a fixed 'now' and no limit unless given."""
-    filters = {key: kwargs.pop(key) for key in list(kwargs) if key not in ("output", "limit", "rotated", "missing_ok")}
+    filters = {
+        key: kwargs.pop(key)
+        for key in list(kwargs)
+        if key not in ("output", "limit", "rotated", "missing_ok", "max_line_bytes")
+    }
     kwargs.setdefault("limit", 0)
     return al.read_audit_log(str(path), event_filter=al.EventFilter(now=NOW, **filters), **kwargs)
 
@@ -396,7 +400,13 @@ def test_a_complete_last_line_without_newline_is_an_event(logdir):
     current = write_log(logdir, lines(event(1)) + go_json(event(2)))
     result = read(current)
     assert ids(result) == ["001", "002"]
-    assert result["stats"]["skipped"] == {"legacy": 0, "malformed": 0, "truncated": 0, "unreadable_files": 0}
+    assert result["stats"]["skipped"] == {
+        "legacy": 0,
+        "malformed": 0,
+        "truncated": 0,
+        "oversized": 0,
+        "unreadable_files": 0,
+    }
 
 
 def test_a_write_torn_by_a_crash_keeps_the_event_written_after_it(logdir):
@@ -719,7 +729,8 @@ def test_stats_and_message(logdir):
         "examined": 3,
         "matched": 2,
         "returned": 2,
-        "skipped": {"legacy": 0, "malformed": 1, "truncated": 0, "unreadable_files": 0},
+        "skipped": {"legacy": 0, "malformed": 1, "truncated": 0, "oversized": 0, "unreadable_files": 0},
+        "oversized_matches": 0,
         "oldest": "2026-11-20T10:00:01.000200Z",
         "newest": "2026-11-20T10:00:02.000200Z",
     }
@@ -771,6 +782,11 @@ def test_stdout_and_directories_are_refused_with_a_reason(logdir):
         read("-")
     with pytest.raises(al.AuditLogError, match="not a regular file"):
         read(logdir)
+
+
+def test_a_path_with_a_nul_character_is_refused_with_a_reason(logdir):
+    with pytest.raises(al.AuditLogError, match="is not a file name: it holds a NUL character"):
+        read(str(logdir / "kube-apiserver-audit.log") + "\0.old")
 
 
 def test_an_unreadable_log_names_the_fix(logdir):
@@ -832,3 +848,295 @@ def test_block_boundaries_change_nothing(logdir, monkeypatch, block_size):
     assert every["stats"]["lines"] == one["stats"]["lines"] == 9
     assert [(p["kind"], p["line"]) for p in every["problems"]] == [("malformed", 2), ("legacy", 4), ("truncated", 9)]
     assert [(p["kind"], p["line"]) for p in one["problems"]] == [("truncated", 9)]
+
+
+# --- lines longer than max_line_bytes -------------------------------------------------------------------------
+
+CAP = 1024  # the smallest max_line_bytes: lines of a few KiB are "long" without writing megabytes
+
+
+def long_event(n, size, **fields):
+    """An event whose line is exactly ``size`` bytes (without its newline): a RequestResponse one, padded."""
+    assert size >= 900
+    fields.setdefault("level", "RequestResponse")
+    fields.setdefault("user", {"username": SA, "groups": []})
+    fields.setdefault("annotations", None)
+    base = go_json(event(n, requestObject={"data": ""}, **fields)).encode()
+    return go_json(event(n, requestObject={"data": "x" * (size - len(base))}, **fields))
+
+
+def oversized(result):
+    return [(p["line"], p["reason"]) for p in result["problems"] if p["kind"] == "oversized"]
+
+
+@pytest.mark.parametrize("block_size", [64, 333, 1000, 4096, 1 << 20])
+def test_a_line_longer_than_max_line_bytes_is_skipped_counted_and_described(logdir, monkeypatch, block_size):
+    monkeypatch.setattr(al, "BLOCK_SIZE", block_size)
+    big = long_event(2, 5000)
+    current = write_log(logdir, lines(event(1), big, event(3), "junk"))
+    result = read(current, max_line_bytes=CAP)
+    assert ids(result) == ["001", "003"]
+    assert result["stats"]["lines"] == 4
+    assert result["stats"]["skipped"]["oversized"] == 1
+    assert result["stats"]["skipped"]["malformed"] == 1
+    assert result["stats"]["oversized_matches"] == 0
+    assert result["oversized_matches"] == []
+    assert oversized(result) == [(2, "a line of 5000 bytes, longer than max_line_bytes (1024): not read")]
+    assert [p["kind"] for p in result["problems"]] == ["oversized", "malformed"]  # in file order
+    assert "skipped 1 malformed, 1 oversized" in result["msg"]
+    assert "1 line too long to read (max_line_bytes: 1024) skipped (see 'problems')" in result["warnings"]
+    assert ids(read(current)) == ["001", "002", "003"]  # the default, 16 MiB, reads it
+
+
+@pytest.mark.parametrize("block_size", [1, 7, 64, 1023, 1024, 1025, 4096])
+def test_max_line_bytes_is_the_longest_line_read(logdir, monkeypatch, block_size):
+    # The bound is the line's bytes without its newline: at the bound it is read, one byte more is not.
+    monkeypatch.setattr(al, "BLOCK_SIZE", block_size)
+    at_cap, over_cap = long_event(1, CAP), long_event(2, CAP + 1)
+    assert (len(at_cap.encode()), len(over_cap.encode())) == (CAP, CAP + 1)
+    current = write_log(logdir, lines(at_cap, over_cap, at_cap) + at_cap)  # the last without newline
+    result = read(current, max_line_bytes=CAP)
+    assert ids(result) == ["001", "001", "001"]
+    assert oversized(result) == [(2, "a line of 1025 bytes, longer than max_line_bytes (1024): not read")]
+    last_over = write_log(logdir, lines(at_cap) + over_cap, "over.log")
+    result = read(last_over, max_line_bytes=CAP)
+    assert ids(result) == ["001"]
+    assert [(p["kind"], p["line"]) for p in result["problems"]] == [("oversized", 2)]
+    assert result["problems"][0]["reason"].endswith("not read (the last line, without newline: still being written?)")
+
+
+@pytest.mark.parametrize(
+    ("filters", "holds"),
+    [
+        ({"audit_id": "00000000-0000-4000-8000-000000000002"}, "the audit_id value"),
+        ({"user": "system:kube-scheduler"}, "the user value"),
+        ({"user": "system:kube-sched*"}, "the user pattern's text"),
+    ],
+)
+@pytest.mark.parametrize("block_size", [64, 4096])
+def test_an_oversized_line_that_holds_the_looked_up_value_is_reported_as_a_possible_match(
+    logdir, monkeypatch, filters, holds, block_size
+):
+    monkeypatch.setattr(al, "BLOCK_SIZE", block_size)
+    user = {"username": "system:kube-scheduler", "groups": []}
+    current = write_log(
+        logdir,
+        lines(
+            event(1, user=user),
+            long_event(2, 3000, user=user),
+            long_event(3, 3000),  # long, but without the value
+            event(2, user=user),
+        ),
+    )
+    result = read(current, max_line_bytes=CAP, **filters)
+    assert ids(result) == ["001", "002"] if "user" in filters else ["002"]
+    assert result["stats"]["skipped"]["oversized"] == 2  # every long line is counted, with a look-up too
+    assert result["stats"]["oversized_matches"] == 1
+    assert result["oversized_matches"] == [{"path": str(current), "line": 2, "bytes": 3000}]
+    assert oversized(result) == [
+        (2, f"a line of 3000 bytes, longer than max_line_bytes (1024): not read; it holds {holds}: it may match"),
+        (3, "a line of 3000 bytes, longer than max_line_bytes (1024): not read"),
+    ]
+    assert any(
+        f"1 of them holds {holds} and may be a match: raise max_line_bytes" in warning for warning in result["warnings"]
+    )
+
+
+def test_the_looked_up_value_is_found_in_an_oversized_line_wherever_the_blocks_cut_it(logdir, monkeypatch):
+    monkeypatch.setattr(al, "BLOCK_SIZE", 64)
+    wanted = event(7)["auditID"]
+    for shift in range(64 + len(wanted)):
+        text = "x" * (1500 + shift) + '"' + wanted + '"' + "y" * 700
+        current = write_log(logdir, lines(text, event(7)))
+        result = read(current, audit_id=wanted, max_line_bytes=CAP)
+        assert ids(result) == ["007"]
+        assert result["oversized_matches"] == [{"path": str(current), "line": 1, "bytes": len(text)}], shift
+    cut = write_log(logdir, lines("x" * 1500 + '"' + wanted[:-1] + '-"'), "cut.log")
+    assert read(cut, audit_id=wanted, max_line_bytes=CAP)["stats"]["oversized_matches"] == 0
+
+
+def test_an_oversized_line_in_a_gz_backup_is_skipped_and_the_rest_read(logdir, monkeypatch):
+    monkeypatch.setattr(al, "BLOCK_SIZE", 256)
+    data = gzip.compress(lines(event(1), "\0" * 50000, event(2)).encode())
+    (logdir / "kube-apiserver-audit-2026-11-20T09-00-00.000.log.gz").write_bytes(data)
+    current = write_log(logdir, lines(event(3)))
+    result = read(current, max_line_bytes=CAP)
+    assert ids(result) == ["001", "002", "003"]
+    assert result["stats"]["skipped"] == {
+        "legacy": 0,
+        "malformed": 0,
+        "truncated": 0,
+        "oversized": 1,
+        "unreadable_files": 0,
+    }
+    assert result["problems"][0]["path"].endswith(".log.gz")
+    assert result["files"][0]["lines"] == 3
+
+
+@pytest.mark.parametrize("block_size", [64, 333, 4096, 1 << 20])
+def test_a_line_with_characters_beyond_u_ffff_is_read_up_to_half_of_max_line_bytes(logdir, monkeypatch, block_size):
+    # Python keeps such a text at 4 bytes a character: half the length bounds it as other texts are bounded.
+    monkeypatch.setattr(al, "BLOCK_SIZE", block_size)
+    emoji = "\U0001f600"  # 4 bytes in UTF-8
+    current = write_log(
+        logdir,
+        lines(
+            "x" * 508 + emoji,  # 512 bytes: read (and malformed)
+            "x" * 509 + emoji,  # 513 bytes: not read
+            "x" * 1020 + "\u00e9",  # 1022 bytes: read, at 2 bytes a character
+            event(1, userAgent=emoji),
+        ),
+    )
+    assert 512 < len(lines(event(1, userAgent=emoji)).encode()) < 2048
+    result = read(current, max_line_bytes=CAP)
+    assert ids(result) == []
+    assert [(p["kind"], p["line"]) for p in result["problems"]] == [
+        ("malformed", 1),
+        ("oversized", 2),
+        ("malformed", 3),
+        ("oversized", 4),
+    ]
+    assert result["problems"][1]["reason"] == (
+        "a line of 513 bytes with characters beyond U+FFFF, longer than half of max_line_bytes (1024): not read"
+    )
+    roomier = read(current, max_line_bytes=4 * CAP)
+    assert ids(roomier) == ["001"]
+    assert roomier["stats"]["skipped"]["oversized"] == 0
+
+
+@pytest.mark.parametrize("value", [0, -1, 1023, True, "16M"])
+def test_max_line_bytes_below_one_kib_is_refused(logdir, value):
+    current = write_log(logdir, lines(event(1)))
+    with pytest.raises(ValueError, match="max_line_bytes must be an integer of at least 1024"):
+        read(current, max_line_bytes=value)
+
+
+# --- the time of an event -------------------------------------------------------------------------------------
+
+
+def old_event(n, stamp):
+    """An event as Kubernetes 1.8 logged it (audit.k8s.io/v1beta1): one 'timestamp', in seconds, no stage times."""
+    return {
+        "kind": "Event",
+        "apiVersion": "audit.k8s.io/v1beta1",
+        "metadata": {"creationTimestamp": None},
+        "level": "Metadata",
+        "timestamp": f"2026-11-20T{stamp}Z",
+        "auditID": f"00000000-0000-4000-8000-{n:012d}",
+        "stage": "ResponseComplete",
+        "requestURI": "/api/v1/namespaces/default/pods",
+        "verb": "list",
+        "user": {"username": "admin", "groups": ["system:masters", "system:authenticated"]},
+        "sourceIPs": ["10.0.0.1"],
+        "objectRef": {"resource": "pods", "namespace": "default", "apiVersion": "v1"},
+        "responseStatus": {"metadata": {}, "code": 200},
+    }
+
+
+TIMED = [
+    event(9, requestReceivedTimestamp=None, stageTimestamp=None),  # no time at all
+    event(1, stamp="10:00:01"),
+    old_event(2, "10:00:02"),
+    event(3, stamp="10:00:03"),
+    event(4, stamp="10:00:04", stageTimestamp=None),  # only requestReceivedTimestamp
+    old_event(5, "10:00:05"),
+]
+
+
+@pytest.fixture
+def timed(logdir):
+    return write_log(logdir, lines(*reversed(TIMED)))  # written newest first: the order comes from the times
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({}, ["009", "001", "002", "003", "004", "005"]),  # the event without a time sorts oldest
+        ({"since": "2026-11-20T10:00:02Z"}, ["002", "003", "004", "005"]),
+        ({"since": "2026-11-20T10:00:02.000001Z"}, ["003", "004", "005"]),
+        ({"until": "2026-11-20T10:00:02Z"}, ["001"]),
+        ({"until": "2026-11-20T10:00:04.000101Z"}, ["001", "002", "003", "004"]),
+        ({"since": "2026-11-20T10:00:02Z", "until": "2026-11-20T10:00:05Z"}, ["002", "003", "004"]),
+        ({"since": "2026-11-20"}, ["001", "002", "003", "004", "005"]),  # a bound drops the event without time
+        ({"until": "2026-11-21"}, ["001", "002", "003", "004", "005"]),  # whichever bound it is
+        ({"limit": 3}, ["003", "004", "005"]),
+        ({"limit": 6}, ["009", "001", "002", "003", "004", "005"]),
+    ],
+)
+def test_each_event_has_one_time_for_both_bounds_sorting_and_the_limit(timed, kwargs, expected):
+    assert ids(read(timed, **kwargs)) == expected
+
+
+def test_the_summary_and_stats_show_the_time_an_event_is_sorted_on(timed):
+    result = read(timed)
+    assert [e["stageTimestamp"] for e in result["events"]] == [
+        None,
+        "2026-11-20T10:00:01.000200Z",
+        "2026-11-20T10:00:02Z",  # as logged: the v1beta1 'timestamp'
+        "2026-11-20T10:00:03.000200Z",
+        "2026-11-20T10:00:04.000100Z",  # requestReceivedTimestamp
+        "2026-11-20T10:00:05Z",
+    ]
+    assert (result["stats"]["oldest"], result["stats"]["newest"]) == (
+        "2026-11-20T10:00:01.000200Z",
+        "2026-11-20T10:00:05.000000Z",
+    )
+    assert read(timed, output="events")["events"][2] == json.loads(go_json(old_event(2, "10:00:02")))
+
+
+def test_the_time_is_the_first_time_field_set_even_when_it_does_not_parse(logdir):
+    # A damaged stageTimestamp is not replaced by another field: the event has no time, as its summary shows.
+    garbage = event(1, stamp="10:00:05", stageTimestamp="garbage")
+    current = write_log(logdir, lines(garbage, event(2, stamp="10:00:03")))
+    result = read(current)
+    assert ids(result) == ["001", "002"]
+    assert result["events"][0]["stageTimestamp"] == "garbage"
+    assert ids(read(current, since="2026-11-20")) == ["002"]
+    assert al.event_time_key({"stageTimestamp": "garbage", "timestamp": "2026-11-20T10:00:05Z"}) == ""
+    assert al.event_time_key({"stageTimestamp": None, "timestamp": "2026-11-20T10:00:05Z"}) == (
+        "2026-11-20T10:00:05.000000Z"
+    )
+    assert al.event_time_key({}) == ""
+
+
+def test_years_before_1000_compare_as_times(logdir):
+    # strftime('%Y') writes year 999 as '999', which would sort after '2026'.
+    assert al.parse_time_bound("0999-01-01", NOW) == "0999-01-01T00:00:00.000000Z"
+    assert al.time_key("0999-12-31T23:59:59Z") == "0999-12-31T23:59:59.000000Z"
+    current = write_log(logdir, lines(event(1)))
+    assert ids(read(current, since="0999-01-01")) == ["001"]
+    assert ids(read(current, until="0999-01-01")) == []
+
+
+@pytest.mark.parametrize("value", ["100000000w", "99999999999999999999s", "600000w"])
+def test_a_duration_beyond_the_calendar_is_refused_not_raised(value):
+    with pytest.raises(ValueError, match="goes back before the year 1"):
+        al.EventFilter(now=NOW, since=value)
+
+
+# --- backups and since, at the millisecond of the backup's name -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("since", "read_it", "expected"),
+    [
+        ("2024-05-28T13:39:50.342Z", True, ["002", "003"]),
+        ("2024-05-28T13:39:50.342400Z", True, ["002", "003"]),  # the event at .342500 is in the backup named .342
+        ("2024-05-28T13:39:50.342500Z", True, ["002", "003"]),
+        ("2024-05-28T13:39:50.342999999Z", True, ["003"]),  # the backup may hold events at .342999
+        ("2024-05-28T15:39:50.342999+02:00", True, ["003"]),
+        ("2024-05-28T13:39:50.343Z", False, ["003"]),  # everything in it is before .343
+        ("2024-05-28T13:39:50.341999Z", True, ["002", "003"]),
+    ],
+)
+def test_a_backup_rotated_in_the_millisecond_of_since_is_read(logdir, since, read_it, expected):
+    write_log(
+        logdir,
+        lines(event(1, stageTimestamp="2024-05-28T13:39:49.000001Z"))
+        + lines(event(2, stageTimestamp="2024-05-28T13:39:50.342500Z")),
+        "kube-apiserver-audit-2024-05-28T13-39-50.342.log",
+    )
+    current = write_log(logdir, lines(event(3, stageTimestamp="2024-05-28T13:39:50.343000Z")))
+    result = read(current, since=since)
+    assert ("skipped" not in result["files"][0]) is read_it
+    assert ids(result) == expected

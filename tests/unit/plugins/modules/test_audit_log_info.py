@@ -178,6 +178,9 @@ def test_a_missing_log_is_empty_with_missing_ok(capsys, monkeypatch, tmp_path):
         ({"limit": -1}, "limit must be 0 (all matches) or more, not -1"),
         ({"stages": ["Done"]}, "value of stages must be one or more of"),
         ({"format": "table"}, "value of format must be one of"),
+        ({"max_line_bytes": 100}, "max_line_bytes must be an integer of at least 1024 (1 KiB), not 100"),
+        ({"since": "100000000w"}, "Invalid filter: '100000000w' goes back before the year 1"),
+        ({"since": "2026-11-20T10:00:00"}, "Invalid filter: '2026-11-20T10:00:00' is neither an RFC 3339 time"),
     ],
 )
 def test_bad_arguments_fail_clearly(capsys, monkeypatch, log, args, message):
@@ -199,3 +202,36 @@ def test_the_module_runs_as_ansible_runs_it(tmp_path, log):
     result = json.loads(completed.stdout)
     assert completed.returncode == 0, completed.stderr
     assert [e["username"] for e in result["events"]] == ["kubernetes-admin"]
+
+
+def test_lines_longer_than_max_line_bytes_are_skipped_and_reported(capsys, monkeypatch, tmp_path):
+    current = tmp_path / "kube-apiserver-audit.log"
+    long_one = event(2, "11:00:00", user="system:kube-scheduler")
+    long_one["requestObject"] = {"data": "x" * 3000}
+    current.write_text(line(event(1, "10:00:00")) + line(long_one) + line(event(3, "11:30:00")))
+    result = run(capsys, monkeypatch, path=str(current), max_line_bytes=1024, user="system:kube-scheduler")
+    assert "failed" not in result
+    assert result["events"] == []
+    assert result["stats"]["skipped"]["oversized"] == 1
+    assert result["stats"]["oversized_matches"] == 1
+    assert result["oversized_matches"] == [{"path": str(current), "line": 2, "bytes": len(line(long_one)) - 1}]
+    assert (
+        "1 line too long to read (max_line_bytes: 1024) skipped (see 'problems'); 1 of them holds the user value "
+        "and may be a match: raise max_line_bytes to read them (see 'oversized_matches')"
+    ) in warnings(result)
+    default = run(capsys, monkeypatch, path=str(current), user="system:kube-scheduler")
+    assert [e["auditID"][-1] for e in default["events"]] == ["2"]
+    assert default["stats"]["skipped"]["oversized"] == 0
+
+
+def test_events_of_kubernetes_1_8_are_kept_by_since(capsys, monkeypatch, tmp_path):
+    # audit.k8s.io/v1beta1 as Kubernetes 1.8 wrote it: 'timestamp' only, no stage timestamps.
+    old = event(1, "11:00:00")
+    old.update(apiVersion="audit.k8s.io/v1beta1", timestamp="2026-11-20T11:00:00Z")
+    del old["requestReceivedTimestamp"], old["stageTimestamp"]
+    current = tmp_path / "kube-apiserver-audit.log"
+    current.write_text(line(old) + line(event(2, "10:00:00")))
+    result = run(capsys, monkeypatch, path=str(current), since="2026-11-20T10:30:00Z")
+    assert [(e["auditID"][-1], e["stageTimestamp"]) for e in result["events"]] == [("1", "2026-11-20T11:00:00Z")]
+    result = run(capsys, monkeypatch, path=str(current), until="2026-11-20T10:30:00Z")
+    assert [e["auditID"][-1] for e in result["events"]] == ["2"]
