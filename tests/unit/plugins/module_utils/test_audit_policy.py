@@ -379,9 +379,9 @@ def test_the_reader_refuses_exactly_what_strict_decoding_and_the_yaml_character_
     pieces = [b"a", b"\n", b"\x00", b"\x01", b"\xc3\xa9", b"\xc3", b"\xa9", b"\xe2\x82\xac", b"\xed\xa0\x80",
               b"\xf0\x9f\x98\x80", b"\xf4\x90\x80\x80", b"\xc0\x80", b"\xff", b"\xef\xbf\xbe", b"\x00\xd8",
               b"\x00\xdc", b"\x3d\xd8", b"\xd8"]  # fmt: skip
-    for _ in range(3000):
+    for _attempt in range(3000):
         codec = rng.choice(["utf-8", "utf-16-le", "utf-16-be"])
-        data = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        data = b"".join(rng.choice(pieces) for _piece in range(rng.randint(0, 8)))
         try:
             accepted = not ap._DISALLOWED_CHARACTER.search(data.decode(codec))
         except UnicodeDecodeError:
