@@ -46,7 +46,13 @@ def _plain(value):
 
 
 def load(text):
-    """The first YAML document of ``text``, decoded as sigs.k8s.io/yaml.YAMLToJSON decodes it."""
+    """The first YAML document of ``text``, decoded as sigs.k8s.io/yaml.YAMLToJSON decodes it.
+
+    The decoder uses PyYAML's tokenizer; where PyYAML is missing (a bare master) this raises YamlError, and callers
+    treat the text as unreadable rather than fail with a traceback.
+    """
+    if not HAS_YAML:
+        raise YamlError("the PyYAML library is needed to read YAML as the kubelet does")
     try:
         tree, _strict_error = _engine._yaml_document(text)
     except _engine._DecodeFailure as exc:
