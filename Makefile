@@ -17,10 +17,16 @@ APT_PACKAGES := openssh-server openssl jq shellcheck util-linux
 # default first: it is the main flow; then the rest alphabetically.
 SCENARIOS   ?= default $(sort $(filter-out default,$(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))))
 
+# The manifest editor's oldest supported ruamel.yaml (Debian 12's); the newest is the one requirements.txt pins.
+RUAMEL_OLDEST := 0.17.21
+RUAMEL_VENV   := $(TMP)/venv-ruamel-$(RUAMEL_OLDEST)
+# The tests of everything that touches ruamel.yaml: the editor, the planning, the action plugins.
+EDITOR_TESTS  := tests/unit/plugins/plugin_utils tests/unit/plugins/action
+
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help test lint sanity unit molecule demo bench bench-log build deps venv collection clean
+.PHONY: help test lint sanity unit unit-ruamel-oldest molecule demo bench bench-log build deps venv collection clean
 
 help:
 	@echo "make test       lint + ansible-test sanity + unit tests + molecule scenarios (what CI runs)"
@@ -70,6 +76,16 @@ sanity: venv deps
 
 unit: venv collection
 	$(BIN)/python -m pytest tests/unit -q -p no:cacheprovider
+	$(MAKE) --no-print-directory unit-ruamel-oldest
+
+# A second small venv: the project venv's packages (a .pth file) under its own, older ruamel.yaml.
+unit-ruamel-oldest: venv collection
+	test -x $(RUAMEL_VENV)/bin/python || $(BIN)/python -m venv --without-pip $(RUAMEL_VENV)
+	echo "$(CURDIR)/$$($(BIN)/python -c 'import os, sysconfig; print(os.path.relpath(sysconfig.get_paths()["purelib"]))')" \
+	  > "$$($(RUAMEL_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/_project_venv.pth"
+	$(BIN)/pip --python $(RUAMEL_VENV)/bin/python install -q --no-deps --disable-pip-version-check \
+	  ruamel.yaml==$(RUAMEL_OLDEST)
+	KUBE_AUDIT_EXPECT_RUAMEL=$(RUAMEL_OLDEST) $(RUAMEL_VENV)/bin/python -m pytest $(EDITOR_TESTS) -q -p no:cacheprovider
 
 molecule: venv deps collection
 	for s in $(SCENARIOS); do echo "=== molecule scenario $$s"; $(BIN)/molecule test -s $$s || exit 1; done

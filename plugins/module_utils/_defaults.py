@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, NNF kube_audit maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Default paths and names on a kubeadm control-plane node: defined here once, used by every module."""
+"""Default paths and names on a kubeadm control-plane node, and the audit names of Kubernetes: defined here once."""
 
 MANIFEST_PATH = "/etc/kubernetes/manifests/kube-apiserver.yaml"
 MANIFESTS_DIR = "/etc/kubernetes/manifests"
@@ -13,3 +13,7 @@ POLICY_FILE = "/etc/kubernetes/policies/audit-policy.yaml"
 LOG_PATH = "/var/log/kubernetes/kube-apiserver-audit.log"
 # kube-apiserver's --audit-log-path value for standard output (the container log).
 LOG_TO_STDOUT = "-"
+
+# k8s.io/apiserver/pkg/apis/audit: the stages of a request, and the levels (an event is never logged at None).
+AUDIT_STAGES = ("RequestReceived", "ResponseStarted", "ResponseComplete", "Panic")
+AUDIT_LEVELS = ("None", "Metadata", "Request", "RequestResponse")

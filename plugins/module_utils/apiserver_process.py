@@ -18,7 +18,9 @@ The kubelet gives no direct answer to "is the pod from this manifest running?" o
 * the manifest's own ``readinessProbe`` (or startup/liveness probe), sent the way the kubelet sends it: TLS not
   verified, success for a status from 200 to 399.
 
-Everything here is plain Python so it can be unit-tested with a fake ``/proc`` tree and a local HTTPS server.
+The manifest is read on the controller (the ``apiserver_wait`` action plugin), which hands the container's spec
+to the module as plain data. Everything here is standard-library Python, unit-tested with a fake ``/proc`` tree
+and a local HTTPS server.
 """
 
 import contextlib
@@ -30,20 +32,10 @@ import re
 import socket
 import ssl
 import time
-import traceback
 from collections import namedtuple
 
 from ansible_collections.nnf.kube_audit.plugins.module_utils import _flags
-
-try:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-except ImportError:  # pragma: no cover - exercised only on hosts without ruamel.yaml
-    YAML = None
-    YAMLError = Exception
-    RUAMEL_IMPORT_ERROR = traceback.format_exc()
-else:
-    RUAMEL_IMPORT_ERROR = None
+from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError, ManifestError
 
 PROCESS_NAME = "kube-apiserver"
 # Where a CRI runtime (and the test masters' kubelet stand-in) keeps static-pod container logs.
@@ -60,11 +52,7 @@ Probe = namedtuple("Probe", ["scheme", "host", "port", "path", "headers", "timeo
 ProbeResult = namedtuple("ProbeResult", ["ok", "status", "detail"])
 
 
-class ManifestError(Exception):
-    """The manifest cannot tell us what to wait for."""
-
-
-class NotReady(Exception):
+class NotReady(KubeAuditError):
     """The apiserver did not become ready in time; ``observation`` says what was seen last."""
 
     def __init__(self, message, observation):
@@ -327,21 +315,13 @@ def expand(text, env=None):
 # --------------------------------------------------------------------------------------------------- manifest
 
 
-def load_manifest(text):
-    if YAML is None:
-        raise ManifestError("ruamel.yaml is required")
-    try:
-        document = YAML(typ="safe", pure=True).load(text)
-    except YAMLError as exc:
-        raise ManifestError(f"cannot parse the manifest: {exc}") from exc
+def find_container(document, name):
+    """The container ``name`` of a Pod read as plain data (the kubelet's reading, ``_goyaml.load``)."""
     if not isinstance(document, dict):
         raise ManifestError("the manifest is not a Pod object")
-    return document
-
-
-def find_container(document, name):
-    containers = (document.get("spec") or {}).get("containers") or []
-    for container in containers:
+    spec = document.get("spec")
+    containers = spec.get("containers") if isinstance(spec, dict) else None
+    for container in containers if isinstance(containers, list) else []:
         if isinstance(container, dict) and container.get("name") == name:
             return container
     raise ManifestError(f"the manifest has no container named {name!r}")

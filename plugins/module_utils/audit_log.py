@@ -27,7 +27,7 @@ one of audit.k8s.io/v1beta1 in Kubernetes 1.8) that is set: both time bounds, th
 it. An event without any (or with one that does not parse) compares as older than every time: never within a
 bound, first in order.
 
-Pure standard library: this runs on the target under Python 3.8+.
+The standard library and the collection's ``_errors`` only: this runs on the target under Python 3.8+.
 """
 
 import datetime
@@ -41,10 +41,12 @@ import zlib
 from collections import Counter
 from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
-DEFAULT_LOG_PATH = "/var/log/kubernetes/kube-apiserver-audit.log"
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _errors
+
+DEFAULT_LOG_PATH = _defaults.LOG_PATH
 OUTPUT_FORMATS = ("summary", "events", "counts")
-STAGES = ("RequestReceived", "ResponseStarted", "ResponseComplete", "Panic")
-LEVELS = ("Metadata", "Request", "RequestResponse")
+STAGES = _defaults.AUDIT_STAGES
+LEVELS = _defaults.AUDIT_LEVELS[1:]  # the levels an event is logged at
 # The seed's jq summary: [.auditID,.verb,.requestURI,.user.username,.responseStatus.code,.stageTimestamp]
 SUMMARY_FIELDS = ("auditID", "verb", "requestURI", "username", "code", "stageTimestamp")
 COUNT_DIMENSIONS = ("user", "verb", "resource", "code")
@@ -97,7 +99,6 @@ _EVENT_TAIL = re.compile(
 # A second Event start inside a line means a write was cut short (crash, full disk) and the next one went on.
 _EVENT_START = '{"kind":"Event","apiVersion":"audit.k8s.io/'
 _LINE_EVENT_START = "\n" + _EVENT_START
-_ROW_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 # --audit-log-format=legacy: '2017-03-21T03:57:09.106841886-04:00 AUDIT: id="..." stage="..." ...'
 _LEGACY_LINE = re.compile(r"\S+ AUDIT: id=")
 
@@ -116,12 +117,22 @@ _GLOB_CHARS = re.compile(r"[*?\[]")
 _VERBATIM_IN_JSON = re.compile(r"[\x20-\x21\x23-\x25\x27-\x3b\x3d\x3f-\x5b\x5d-\x7e]+\Z")
 
 
-class AuditLogError(Exception):
-    """The log cannot be read at all (missing, not a file, no permission): the caller reports it and stops."""
+class AuditLogError(_errors.KubeAuditError):
+    """The log cannot be read at all (missing, not a file, no permission): the caller reports it and stops.
+
+    ``result`` holds ``log_found`` as read_audit_log's result would: True, the log or a backup of it exists.
+    """
+
+    LOG_FOUND = True
+
+    def __init__(self, message: str, result: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(message, dict({"log_found": self.LOG_FOUND}, **(result or {})))
 
 
 class AuditLogMissing(AuditLogError):
-    """Neither the log nor any backup exists: auditing looks disabled on this host."""
+    """Neither the log nor any backup exists: auditing looks disabled on this host (``log_found`` is False)."""
+
+    LOG_FOUND = False
 
 
 # --- time ----------------------------------------------------------------------------------------------------
@@ -333,7 +344,6 @@ class AuditRecord:
     __slots__ = (
         "_after_name",
         "_event",
-        "_head",
         "_object_ref",
         "_object_ref_text",
         "audit_id",
@@ -361,7 +371,6 @@ class AuditRecord:
         code: Any,
         stage_timestamp: Any,
         object_ref_text: Optional[str] = None,
-        head: Any = None,
     ) -> None:
         self.line = line
         self.level = level
@@ -377,8 +386,6 @@ class AuditRecord:
         self._event = None  # type: Optional[Dict[str, Any]]
         self._object_ref_text = object_ref_text  # objectRef as written in the line, parsed when needed
         self._object_ref = None  # type: Optional[Dict[str, Any]]
-        # The fast path's match (the strings as written in the line), _VERBATIM when they hold no escapes.
-        self._head = head
         self._after_name = 0  # where the user's name ends in the line (fast path)
 
     @classmethod
@@ -447,31 +454,7 @@ class AuditRecord:
             "stageTimestamp": self.stage_timestamp,
         }
 
-    def summary_row(self) -> List[Any]:
-        """The seed's jq summary as jq prints it: [auditID, verb, requestURI, username, code, stageTimestamp].
 
-        As in summary(), an event without a stageTimestamp shows the time it is sorted on instead of null.
-        """
-        return [self.audit_id, self.verb, self.request_uri, self.username, self.code, self.stage_timestamp]
-
-    def summary_json(self) -> str:
-        """summary_row() as compact JSON text, the line ``jq -c '[...]'`` prints (string escapes may differ).
-
-        A line that took the fast path still has its strings as the apiserver escaped them, which is valid JSON
-        as it stands: no decoding and encoding again.
-        """
-        head = self._head
-        if head is None:
-            return _ROW_ENCODER(self.summary_row())
-        if head is _VERBATIM:  # no escapes: each value is its own JSON string body
-            values = (self.audit_id, self.verb, self.request_uri, self.username)
-        else:
-            values = (head.group(2), head.group(5), head.group(4), head.group(6))
-        code = "null" if self.code is None else self.code
-        return f'["{values[0]}","{values[1]}","{values[2]}","{values[3]}",{code},"{self.stage_timestamp}"]'
-
-
-_VERBATIM = object()  # AuditRecord._head of a fast-path record whose strings hold no escapes
 _UNREAD = object()  # AuditRecord._object_ref_text when objectRef was not looked for yet
 
 
@@ -580,12 +563,10 @@ def _fast_record(line: str, torn_possible: bool = True) -> Optional[AuditRecord]
     if "\\" in audit_id or "\\" in uri or "\\" in verb or "\\" in username:
         record = AuditRecord(
             line, level, _decode(audit_id), stage, _decode(uri), _decode(verb), _decode(username), code,
-            tail.group(1), object_ref, head,
+            tail.group(1), object_ref,
         )  # fmt: skip
     else:
-        record = AuditRecord(
-            line, level, audit_id, stage, uri, verb, username, code, tail.group(1), object_ref, _VERBATIM
-        )
+        record = AuditRecord(line, level, audit_id, stage, uri, verb, username, code, tail.group(1), object_ref)
     record._after_name = after_name
     return record
 
@@ -1229,7 +1210,7 @@ class _Span:
                 if self.newest is None or key > self.newest:
                     self.newest = key
             if not keep_lines:
-                record.line = record._head = record._event = None
+                record.line = record._event = None
             yield record
             del record  # not held while the next one is read
 

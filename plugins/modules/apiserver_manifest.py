@@ -154,10 +154,16 @@ options:
 notes:
   - Supports check mode and diff mode. The diff shows the manifest change and lists the stray files moved.
   - The kubelet restarts the pod when the manifest changes. Waiting for it to come back is up to the caller.
-  - Needs the C(ruamel.yaml) Python library on the target.
+  - The master needs only Python 3.8 or later. The manifest is read from the master in one call, edited on the
+    Ansible controller (an action plugin, with C(ruamel.yaml)), and written back in one call that replaces it only
+    if it still has the checksum that was read; if it changed in between, nothing is written and the task fails
+    naming the file.
 requirements:
-  - ruamel.yaml
+  - ruamel.yaml >= 0.17.21, < 0.20 on the Ansible controller (not on the managed node)
 attributes:
+  action:
+    description: The edit runs on the controller; the master only reads and writes the files.
+    support: full
   check_mode:
     description: Reports what would change, including the stray files that would move, and changes nothing.
     support: full
@@ -348,96 +354,3 @@ checksum_after:
   type: str
   sample: 0b1e9f5d8c3a2b4e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e
 """
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _errors
-from ansible_collections.nnf.kube_audit.plugins.module_utils.static_pod import (
-    HAS_RUAMEL_YAML,
-    HOST_PATH_TYPES,
-    RUAMEL_YAML_IMPORT_ERROR,
-    ManifestError,
-    apply_manifest_update,
-    build_diff,
-    restore_manifest,
-)
-
-# What restore_from replaces: it puts bytes back instead of editing.
-_EDIT_OPTIONS = ("args", "remove_args", "mounts", "remove_mounts", "annotations")
-# Bulky or internal result keys that go into the diff, not into the registered result.
-_INTERNAL_KEYS = ("before", "after", "warnings", "path")
-
-
-def run(params, check_mode):
-    """The module's work: restore or edit; ManifestError carries what a failed run already did."""
-    if params["restore_from"]:
-        return restore_manifest(
-            path=params["path"],
-            backup_file=params["restore_from"],
-            container=params["container"],
-            check_mode=check_mode,
-        )
-    try:
-        return apply_manifest_update(
-            path=params["path"],
-            container=params["container"],
-            args=params["args"],
-            remove_args=params["remove_args"],
-            mounts=params["mounts"],
-            remove_mounts=params["remove_mounts"],
-            annotations=params["annotations"],
-            backup=params["backup"],
-            backup_dir=params["backup_dir"],
-            clean_stray=params["clean_stray"],
-            stray_dir=params["stray_dir"],
-            check_mode=check_mode,
-        )
-    except ManifestError as exc:
-        partial = {key: value for key, value in exc.result.items() if key not in _INTERNAL_KEYS}
-        # Files already moved are a change even though the run failed.
-        partial["changed"] = bool(partial.get("stray_files"))
-        raise ManifestError(str(exc), partial) from exc
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", default=_defaults.MANIFEST_PATH),
-            container=dict(type="str", default=_defaults.CONTAINER),
-            args=dict(type="dict"),
-            remove_args=dict(type="list", elements="str"),
-            mounts=dict(
-                type="list",
-                elements="dict",
-                options=dict(
-                    name=dict(type="str", required=True),
-                    host_path=dict(type="str", required=True),
-                    mount_path=dict(type="str"),
-                    type=dict(type="str", choices=list(HOST_PATH_TYPES)),
-                    read_only=dict(type="bool", default=False),
-                ),
-            ),
-            remove_mounts=dict(type="list", elements="str"),
-            annotations=dict(type="dict"),
-            backup=dict(type="bool", default=False),
-            backup_dir=dict(type="path", default=_defaults.BACKUP_DIR),
-            clean_stray=dict(type="bool", default=True),
-            stray_dir=dict(type="path"),
-            restore_from=dict(type="path"),
-        ),
-        mutually_exclusive=[("restore_from", edit) for edit in _EDIT_OPTIONS],
-        supports_check_mode=True,
-    )
-    if not HAS_RUAMEL_YAML:
-        module.fail_json(msg=missing_required_lib("ruamel.yaml"), exception=RUAMEL_YAML_IMPORT_ERROR)
-
-    result = _errors.run(module, lambda: run(module.params, module.check_mode), subject=module.params["path"])
-    for warning in result["warnings"]:
-        module.warn(warning)
-    if module._diff:
-        result["diff"] = build_diff(result)
-    module.exit_json(**{key: value for key, value in result.items() if key not in _INTERNAL_KEYS})
-
-
-if __name__ == "__main__":
-    main()

@@ -65,8 +65,17 @@ options:
       - How many log lines of the failed container to put in the failure message.
     type: int
     default: 20
+  container_spec:
+    description:
+      - The container's spec (C(command), C(args), C(env), C(envFrom), C(ports) and its probes) as the kubelet reads
+        it from O(manifest_path). The action plugin reads the manifest from the node and decodes it on the
+        controller, the way the kubelet decodes it (YAML 1.1), and sets this; leave it unset.
+    type: dict
+    version_added: 0.1.1
 notes:
   - Run it right after the manifest changed; with the kubelet stopped it waits until O(timeout).
+  - The node needs only Python 3.8 or later. The manifest is read from the node and decoded on the Ansible
+    controller (an action plugin); the waiting runs on the node.
 seealso:
   - module: nnf.kube_audit.apiserver_manifest
 attributes:
@@ -76,8 +85,10 @@ attributes:
   diff_mode:
     support: none
     description: The module changes nothing, so there is nothing to show.
+  action:
+    support: full
+    description: The manifest is decoded on the controller; the node only reads it and waits.
 requirements:
-  - ruamel.yaml on the node
   - Linux C(/proc)
 """
 
@@ -180,10 +191,10 @@ crictl:
 
 import os
 import time
-import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _errors
 from ansible_collections.nnf.kube_audit.plugins.module_utils import apiserver_process as ap
 
 
@@ -228,31 +239,35 @@ def failure_message(exc, observation, probe, log_tail, crictl):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            manifest_path=dict(type="path", default="/etc/kubernetes/manifests/kube-apiserver.yaml"),
+            manifest_path=dict(type="path", default=_defaults.MANIFEST_PATH),
             container=dict(type="str", default=ap.PROCESS_NAME),
             changed_since=dict(type="float"),
             timeout=dict(type="int", default=300),
             log_lines=dict(type="int", default=20),
+            container_spec=dict(type="dict"),
         ),
         supports_check_mode=True,
     )
     params = module.params
     if module.check_mode:
         module.exit_json(changed=False, elapsed=0.0, msg="Check mode: nothing was restarted, nothing to wait for.")
-    if ap.RUAMEL_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("ruamel.yaml"), exception=ap.RUAMEL_IMPORT_ERROR)
+    if params["container_spec"] is None:
+        module.fail_json(
+            msg="container_spec is not set: run nnf.kube_audit.apiserver_wait as a task (its action plugin reads "
+            f"{params['manifest_path']} and sets it), not as a bare module"
+        )
 
-    try:
-        with open(params["manifest_path"], "rb") as handle:
-            text = handle.read().decode("utf-8")
-        changed_since = params["changed_since"]
-        if changed_since is None:
-            changed_since = os.stat(params["manifest_path"]).st_mtime
-        container = ap.find_container(ap.load_manifest(text), params["container"])
-        flags = ap.container_flags(container)
-        probe = ap.container_probe(container, flags)
-    except (OSError, UnicodeDecodeError, ap.ManifestError) as exc:
-        module.fail_json(msg=f"Cannot read {params['manifest_path']}: {exc}", exception=traceback.format_exc())
+    def read_manifest():
+        try:
+            changed_since = params["changed_since"]
+            if changed_since is None:
+                changed_since = os.stat(params["manifest_path"]).st_mtime
+            flags = ap.container_flags(params["container_spec"])
+            return changed_since, flags, ap.container_probe(params["container_spec"], flags)
+        except (OSError, ValueError, TypeError, AttributeError, _errors.KubeAuditError) as exc:
+            raise _errors.ManifestError(f"Cannot read {params['manifest_path']}: {exc}") from exc
+
+    changed_since, flags, probe = _errors.run(module, read_manifest, subject=params["manifest_path"])
 
     began = time.time()
     try:

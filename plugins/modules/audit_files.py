@@ -186,157 +186,19 @@ log_dir:
       sample: ["create"]
 """
 
-import base64
-import binascii
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _errors, audit_files
-
-# The byte order marks kube-apiserver's YAML reader (go-yaml) recognises; no mark means UTF-8.
-BYTE_ORDER_MARKS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
-BASE64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-
-
-def policy_text(data):
-    """A policy's bytes as text for the diff, in the encoding kube-apiserver reads them in (a BOM kept as U+FEFF)."""
-    if data is None:
-        return ""
-    for mark, codec in BYTE_ORDER_MARKS:
-        if data.startswith(mark):
-            return data.decode(codec, "replace")
-    return data.decode("utf-8", "replace")
-
-
-def decode_base64(value):
-    """The bytes of a base64 text (line breaks and spaces ignored), or ValueError saying what is wrong.
-
-    Strict: the standard alphabet only, at most two ``=`` and only at the end, a length that is a multiple of 4.
-    """
-    text = "".join(value.split())
-    for index, char in enumerate(text):
-        if char in BASE64_ALPHABET or (char == "=" and len(text) - index <= 2 and not text[index:].strip("=")):
-            continue
-        if char != "=":
-            what = f"the character {char!r}"
-        elif text[index:].strip("="):
-            what = "padding (=) before the end"
-        else:
-            what = "more than two = at the end"
-        raise ValueError(f"{what}; only A-Z, a-z, 0-9, + and /, with at most two = at the end, are base64")
-    if len(text) % 4:
-        raise ValueError(f"its length, {len(text)} characters without line breaks, is not a multiple of 4")
-    try:
-        return base64.b64decode(text, validate=True)
-    except binascii.Error as exc:  # pragma: no cover - the checks above leave nothing for it to refuse
-        raise ValueError(str(exc)) from None
-
-
-def current_bytes(path):
-    """The policy file's bytes, for the diff; None when it cannot be read (the plan's text is shown instead)."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
-def diff_entries(policy, log_dir, before_bytes=None, content=None):
-    """The policy's text change (or its attribute change), and the log directory's attribute change.
-
-    ``before_bytes`` and ``content`` are the policy's bytes before and after: shown decoded as kube-apiserver
-    decodes them.
-    """
-    entries = []
-    if policy and policy["changes"]:
-        entry = {"before_header": policy["path"], "after_header": policy["path"]}
-        if set(policy["changes"]) & {"create", "content", "remove"}:
-            before = (policy["before"] or "") if before_bytes is None else policy_text(before_bytes)
-            after = "" if policy["state"] == "absent" else policy_text(content)
-            entry.update(before=before, after=after)
-        else:
-            entry.update(before=policy["before_attributes"], after=policy["after_attributes"])
-        entries.append(entry)
-    if log_dir and log_dir["changes"]:
-        entries.append(
-            {
-                "before_header": log_dir["path"],
-                "after_header": log_dir["path"],
-                "before": log_dir["before_attributes"],
-                "after": log_dir["after_attributes"],
-            }
-        )
-    return entries
-
-
-def wanted_content(params):
-    """The policy bytes asked for, or None; a bad value fails naming its option."""
-    if params["policy_content_base64"] is not None:
-        try:
-            return decode_base64(params["policy_content_base64"])
-        except ValueError as exc:
-            raise audit_files.AuditFilesError(f"policy_content_base64 is not valid base64: {exc}") from None
-    if params["policy_content"] is not None:
-        return params["policy_content"].encode("utf-8")
-    if params["policy_restore_from"] is not None:
-        return audit_files.read_backup(params["policy_restore_from"], params["manifests_dir"])
-    return None
-
-
-def run(params, check_mode, diff):
-    content = wanted_content(params)
-    if params["policy_path"] and params["policy_state"] == "present" and content is None:
-        raise audit_files.AuditFilesError(
-            "policy_content, policy_content_base64 or policy_restore_from is required to install the policy file"
-        )
-    policy = log_dir = None
-    if params["policy_path"]:
-        policy = audit_files.plan_policy(
-            params["policy_path"], content, params["policy_state"], manifests_dir=params["manifests_dir"]
-        )
-    if params["log_dir"]:
-        log_dir = audit_files.plan_directory(params["log_dir"], manifests_dir=params["manifests_dir"])
-    changed = bool((policy or {}).get("changes") or (log_dir or {}).get("changes"))
-    before_bytes = None
-    if diff and policy and set(policy["changes"]) & {"content", "remove"}:
-        before_bytes = current_bytes(policy["path"])  # read before the change replaces it
-    backup_file = None
-    if changed and not check_mode:
-        if policy:
-            backup_file = audit_files.apply_policy(policy, content, params["backup_dir"] if params["backup"] else None)
-        if log_dir:
-            audit_files.apply_directory(log_dir)
-
-    result = {"changed": changed}
-    if diff and changed:
-        result["diff"] = diff_entries(policy, log_dir, before_bytes, content)
-    if policy:
-        result["policy"] = {key: policy[key] for key in ("path", "state", "existed", "changes", "checksum")}
-        result["policy"]["backup_file"] = backup_file
-    if log_dir:
-        result["log_dir"] = {key: log_dir[key] for key in ("path", "existed", "changes")}
-    return result
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _errors, audit_files
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            policy_path=dict(type="path"),
-            policy_content=dict(type="str"),
-            policy_content_base64=dict(type="str"),
-            policy_restore_from=dict(type="path"),
-            policy_state=dict(type="str", choices=["present", "absent"], default="present"),
-            log_dir=dict(type="path"),
-            backup=dict(type="bool", default=False),
-            backup_dir=dict(type="path", default=_defaults.BACKUP_DIR),
-            manifests_dir=dict(type="path", default=_defaults.MANIFESTS_DIR),
-        ),
-        required_one_of=[("policy_path", "log_dir")],
-        mutually_exclusive=[("policy_content", "policy_content_base64", "policy_restore_from")],
-        supports_check_mode=True,
+        argument_spec=audit_files.ARGUMENT_SPEC, supports_check_mode=True, **audit_files.ARGUMENT_RULES
     )
     subject = module.params["policy_path"] or module.params["log_dir"]
-    result = _errors.run(module, lambda: run(module.params, module.check_mode, module._diff), subject=subject)
+    result = _errors.run(
+        module, lambda: audit_files.run(module.params, module.check_mode, module._diff), subject=subject
+    )
     module.exit_json(**result)
 
 

@@ -384,7 +384,46 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_log
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _errors, audit_log
+
+
+def read(params):
+    """The module's result for ``params``.
+
+    The failures the user can cause are raised as KubeAuditError, for _errors.run to report without a traceback: a
+    ValueError is a bad argument, which its message names; an AuditLogError is a log that cannot be read at all
+    (its ``log_found`` goes into the result). Bad data in a log is counted in the result instead.
+    """
+    try:
+        event_filter = audit_log.EventFilter(
+            audit_id=params["audit_id"],
+            user=params["user"],
+            verbs=params["verbs"],
+            groups=params["groups"],
+            resources=params["resources"],
+            namespaces=params["namespaces"],
+            stages=params["stages"],
+            levels=params["levels"],
+            codes=params["codes"],
+            since=params["since"],
+            until=params["until"],
+        )
+    except ValueError as exc:
+        raise _errors.KubeAuditError(f"Invalid filter: {exc}") from None
+    try:
+        return audit_log.read_audit_log(
+            params["path"],
+            event_filter=event_filter,
+            output=params["format"],
+            limit=params["limit"],
+            rotated=params["rotated"],
+            missing_ok=params["missing_ok"],
+            max_line_bytes=params["max_line_bytes"],
+        )
+    except ValueError as exc:
+        raise _errors.KubeAuditError(str(exc)) from None
+    except audit_log.AuditLogError as exc:
+        raise _errors.KubeAuditError(f"{socket.gethostname()}: {exc}", exc.result) from None
 
 
 def main():
@@ -410,44 +449,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    # Errors become results here, and only here: a ValueError is a bad argument, which its message names; an
-    # AuditLogError is a log that cannot be read at all. Bad data in a log is counted in the result instead.
-    try:
-        event_filter = audit_log.EventFilter(
-            audit_id=params["audit_id"],
-            user=params["user"],
-            verbs=params["verbs"],
-            groups=params["groups"],
-            resources=params["resources"],
-            namespaces=params["namespaces"],
-            stages=params["stages"],
-            levels=params["levels"],
-            codes=params["codes"],
-            since=params["since"],
-            until=params["until"],
-        )
-    except ValueError as exc:
-        module.fail_json(msg=f"Invalid filter: {exc}")
-    try:
-        result = audit_log.read_audit_log(
-            params["path"],
-            event_filter=event_filter,
-            output=params["format"],
-            limit=params["limit"],
-            rotated=params["rotated"],
-            missing_ok=params["missing_ok"],
-            max_line_bytes=params["max_line_bytes"],
-        )
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    except audit_log.AuditLogMissing as exc:
-        module.fail_json(msg=f"{socket.gethostname()}: {exc}", log_found=False)
-    except audit_log.AuditLogError as exc:
-        module.fail_json(msg=f"{socket.gethostname()}: {exc}", log_found=True)
-
-    for warning in result.pop("warnings"):
-        module.warn(warning)
+    # The result's warnings are issued as the module's warnings by _errors.run.
+    result = _errors.run(module, lambda: read(module.params), subject=module.params["path"])
     module.exit_json(changed=False, **result)
 
 

@@ -79,9 +79,14 @@ options:
     elements: dict
 notes:
   - Run it where the policy is, normally on the controller with C(delegate_to=localhost) and C(run_once=true).
+    There (a C(local) connection) its action plugin runs the same checks in the controller's own process, without
+    starting a module; on any other host the module runs there.
   - The checks are those of kube-apiserver's C(LoadPolicyFromFile); the error texts are kube-apiserver's.
     A few rare YAML syntax errors are worded slightly differently than by kube-apiserver, but fail all the same.
 attributes:
+  action:
+    support: full
+    description: On a C(local) connection the checks run in the controller's process.
   check_mode:
     support: full
     description: The module never changes anything; check mode makes no difference.
@@ -229,110 +234,17 @@ error:
   sample: "rules[0].level: Required value"
 """
 
-import base64
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_policy
-
-USER_KEYS = ("name", "groups")
-
-
-def request_problem(request):
-    """Why a request dict is malformed, or None. Catches misspelled keys before they silently match."""
-    if not isinstance(request, dict):
-        return "must be a dict"
-    unknown = sorted(set(request) - set(audit_policy.REQUEST_KEYS))
-    if unknown:
-        return f"unknown key(s) {', '.join(unknown)}; known keys are {', '.join(audit_policy.REQUEST_KEYS)}"
-    user = request.get("user")
-    if user is not None:
-        if not isinstance(user, dict):
-            return "user must be a dict with name and groups, or null"
-        unknown = sorted(set(user) - set(USER_KEYS))
-        if unknown:
-            return f"unknown user key(s) {', '.join(unknown)}; known keys are name, groups"
-        if not isinstance(user.get("groups") or [], list):
-            return "user.groups must be a list"
-    return None
-
-
-def normalize_request(module, request):
-    """Request values as kube-apiserver sees them: strings, and a real boolean for resourceRequest."""
-    normalized = {}
-    for key, value in request.items():
-        if value is None:
-            normalized[key] = None
-        elif key == "user":
-            groups = [str(group) for group in value.get("groups") or []]
-            normalized[key] = {"name": str(value.get("name") or ""), "groups": groups}
-        elif key == "resourceRequest":
-            normalized[key] = module.boolean(value)
-        else:
-            normalized[key] = str(value)
-    return normalized
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _errors, _policy_task
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            src=dict(type="path"),
-            content=dict(type="str"),
-            rules=dict(type="list", elements="dict"),
-            omit_stages=dict(type="list", elements="str", default=["RequestReceived"]),
-            requests=dict(type="list", elements="dict"),
-        ),
-        mutually_exclusive=[("src", "content", "rules")],
-        required_one_of=[("src", "content", "rules")],
-        supports_check_mode=True,
+        argument_spec=_policy_task.ARGUMENT_SPEC, supports_check_mode=True, **_policy_task.ARGUMENT_RULES
     )
-    if not audit_policy.HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML"), exception=audit_policy.YAML_IMPORT_ERROR)
-    params = module.params
-
-    requests = params["requests"] or []
-    for index, request in enumerate(requests):
-        problem = request_problem(request)
-        if problem:
-            module.fail_json(msg=f"requests[{index}]: {problem}")
-
-    if params["src"] is not None:
-        subject = "audit policy file " + params["src"]
-    elif params["content"] is not None:
-        subject = "audit policy content"
-    else:
-        subject = "audit policy built from rules"
-    try:
-        if params["src"] is not None:
-            data = audit_policy.read_policy_file(params["src"])
-        else:
-            content = params["content"]
-            if content is None:
-                content = audit_policy.render_policy(audit_policy.build_policy(params["rules"], params["omit_stages"]))
-            data = content.encode("utf-8")
-        policy, warnings = audit_policy.load_policy(data)
-    except audit_policy.PolicyError as error:
-        for warning in error.warnings:
-            module.warn(warning)
-        module.fail_json(msg=f"{subject}: {error.message}", error=error.message, policy_warnings=error.warnings)
-
-    for warning in warnings:
-        module.warn(warning)
-    # Exactly the bytes checked go back, as base64; the text is for people, in the encoding kube-apiserver uses.
-    content, encoding = audit_policy.policy_text(data)
-    result = dict(
-        changed=False,
-        policy=policy,
-        content=content,
-        content_base64=base64.b64encode(data).decode("ascii"),
-        encoding=encoding,
-        checksum=audit_policy.checksum(data),
-        policy_warnings=warnings,
-    )
-    if params["requests"] is not None:
-        result["levels"] = [
-            audit_policy.evaluate_request(policy, normalize_request(module, request)) for request in requests
-        ]
+    subject = _policy_task.subject_of(module.params)
+    result = _errors.run(module, lambda: _policy_task.check(module.params, subject), subject=subject)
     module.exit_json(**result)
 
 

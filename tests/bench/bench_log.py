@@ -30,7 +30,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-AUDIT_LOG_PY = os.path.join(REPO, "plugins", "module_utils", "audit_log.py")
+# The collection importable as ansible_collections.nnf.kube_audit (as the unit tests and `make collection` link it).
+COLLECTIONS = os.path.join(REPO, ".tmp", "collections")
 BENCH_DIR = os.path.join(REPO, ".tmp", "bench")
 JQ = shutil.which("jq") or "/usr/bin/jq"
 SUMMARY_JQ = "[.auditID,.verb,.requestURI,.user.username,.responseStatus.code,.stageTimestamp]"
@@ -40,19 +41,21 @@ RSS_LIMIT_MB = 100
 sys.path.insert(0, HERE)
 import generate_audit_log  # noqa: E402  (next to this file)
 
-# Run in a child: load audit_log.py by path (it is standard library only), do one job, print a JSON result.
+# Run in a child: import audit_log (standard library and the collection's _errors) and jq_summary from the
+# collection directory given, do one job, print a JSON result.
 CHILD = r"""
-import importlib.util, json, sys
-spec = importlib.util.spec_from_file_location("audit_log", sys.argv[1])
-al = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(al)
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_log as al
+from ansible_collections.nnf.kube_audit.tests.bench import jq_summary
 job, path, arg = sys.argv[2], sys.argv[3], sys.argv[4]
 if job == "summary":  # the seed's summary of every event, written like jq -c writes it
     reader = al.AuditLogReader(path, rotated=False)
+    summary_json = jq_summary.summary_json
     with open(arg, "w", encoding="utf-8") as out:
         write = out.write
         for record in reader.records():
-            write(record.summary_json() + "\n")
+            write(summary_json(record) + "\n")
     print(json.dumps({"matched": reader.stats.matched}))
 elif job == "audit_id":  # whole events, as jq select() prints them
     reader = al.AuditLogReader(path, rotated=False, event_filter=al.EventFilter(audit_id=arg))
@@ -114,11 +117,19 @@ def run_child(argv, output=os.devnull):
 
 
 def ours(job, path, arg, output=os.devnull):
-    return run_child([sys.executable, "-c", CHILD, AUDIT_LOG_PY, job, path, str(arg)], output)
+    return run_child([sys.executable, "-c", CHILD, COLLECTIONS, job, path, str(arg)], output)
 
 
 def jq(program, path, output=os.devnull):
     return run_child([JQ, "-c", program, path], output)
+
+
+def link_collection():
+    """Make COLLECTIONS/ansible_collections/nnf/kube_audit point at this checkout, if it does not yet."""
+    link = os.path.join(COLLECTIONS, "ansible_collections", "nnf", "kube_audit")
+    if not os.path.lexists(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(REPO, link)
 
 
 def prepare(size_text):
@@ -192,6 +203,7 @@ def main(argv=None):
     if not os.path.exists(JQ):
         raise SystemExit("jq is needed: apt-get install jq")
 
+    link_collection()
     path, meta = prepare(args.size)
     warm(path)
     check_equal_output(path, args.sample_lines)

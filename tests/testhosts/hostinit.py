@@ -9,6 +9,10 @@ From ``HOST_DIR/host.json`` it:
    /srv with their upper layers there (reads see the machine's files, writes stay in the host), tmpfs on
    /etc/kubernetes, /var/log, /run and /tmp, binds the checkout and the run directory back over themselves (so
    they stay the real ones wherever they live), and mounts a /proc of its own PID namespace;
+   makes the machine's Python bare, as on a fresh control-plane node: an empty read-only tmpfs over every site
+   directory of ``master_python`` (/usr/bin/python3, the interpreter Ansible uses on the host: dist-packages,
+   site-packages, the user site and any other non-standard-library entry of its sys.path), so that only the standard
+   library imports there. The stand-ins' Python (``python``, the project venv) must need none of those directories;
 3. sets its hostname, /etc/hostname, /etc/hosts, /etc/machine-id, copies ``HOST_DIR/seed`` over / (manifests,
    PKI, sshd config, host key, authorized key, Ansible local facts), and puts the crictl stand-in on the host's
    PATH as /usr/local/bin/crictl (in the host's /usr overlay: the machine's /usr/local/bin never sees it);
@@ -37,7 +41,7 @@ from standin import procutil
 
 # A host its driver could not record in state.json (the driver was killed right after starting it) stops by itself.
 RECORD_GRACE_SECONDS = 20
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC = 0x2, 0x4, 0x8, 0x1000, 0x4000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC = 0x1, 0x2, 0x4, 0x8, 0x1000, 0x4000
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -61,6 +65,55 @@ def mount(source: str, target: str, fstype: Optional[str] = None, flags: int = 0
 
 def under(path: str, roots) -> bool:
     return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+# Run by the host's master_python as Ansible runs it (no -I, -s or -S; cwd /): where its imports can come from.
+_SITE_QUERY = r"""
+import json, os, site, sys, sysconfig
+paths = sysconfig.get_paths()
+stdlib = {os.path.realpath(paths[name]) for name in ("stdlib", "platstdlib")}
+stdlib |= {os.path.join(path, "lib-dynload") for path in stdlib}
+stdlib.add(os.path.join(sys.base_prefix, "lib", "python%d%d.zip" % sys.version_info[:2]))
+sites = list(site.getsitepackages())
+if site.ENABLE_USER_SITE:
+    sites.append(site.getusersitepackages())
+print(json.dumps({"third_party": sites + [path for path in sys.path if path and os.path.realpath(path) not in stdlib]}))
+"""
+
+
+def site_report(python: str) -> dict:
+    """Every place but the standard library that ``python`` imports from (site directories, sys.path entries)."""
+    result = subprocess.run(
+        [python, "-c", _SITE_QUERY],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        env={"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{python} cannot tell its site directories: {result.stderr.strip()}")
+    return json.loads(result.stdout)
+
+
+def site_dirs_to_hide(report: dict, needed) -> list:
+    """The existing third-party directories of a site report, outermost only; none may hold a ``needed`` path.
+
+    ``needed``: paths the host must keep seeing (the stand-ins' own sys.path, the checkout, the run directory).
+    """
+    chosen = []
+    for path in sorted({os.path.realpath(entry) for entry in report["third_party"]}):
+        if not os.path.isdir(path) or under(path, chosen):
+            continue
+        clash = [entry for entry in needed if under(entry, [path])]
+        if clash:
+            raise RuntimeError(
+                f"{path} is a site directory of the masters' Python but the stand-ins need {clash[0]}: run "
+                "testhosts.py with the project venv (include-system-site-packages = false)"
+            )
+        chosen.append(path)
+    return chosen
 
 
 class Host:
@@ -128,6 +181,27 @@ class Host:
             os.close(descriptor)
         os.close(scratch_fd)
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        self.hide_site_packages()
+
+    def hide_site_packages(self) -> None:
+        """An empty read-only tmpfs over each site directory of master_python: only its standard library is left.
+
+        Nothing on the machine changes: the mounts live in this host's private mount namespace. The stand-ins run
+        with the venv's Python, whose sys.path (this process's) must not lie in a hidden directory.
+        """
+        python = self.config["master_python"]
+        needed = [os.path.realpath(path) for path in [*sys.path, *self.config["keep_real"]] if path]
+        hidden = site_dirs_to_hide(site_report(python), needed)
+        for directory in hidden:
+            mount("testhost-no-site-packages", directory, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        left = [
+            path
+            for path in site_report(python)["third_party"]
+            if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path))
+        ]
+        if left:
+            raise RuntimeError(f"{python} still imports from {', '.join(left)} after hiding its site directories")
+        log(f"{python} bare: hid {', '.join(hidden) or 'nothing (no site directory)'}")
 
     def personalize(self) -> None:
         config = self.config

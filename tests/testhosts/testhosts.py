@@ -3,9 +3,10 @@
 
 Each test master is a set of namespaces (mount, UTS, PID) with its own hostname, private /etc, /root, /var, /usr
 (overlayfs; the machine's files are never written), tmpfs /etc/kubernetes, /var/log, /run and /tmp, its own sshd
-listening on its own loopback address (127.0.10.N) and a kubelet stand-in running a kube-apiserver stand-in from a
-real kubeadm manifest (``tests/README.md``). Everything a run makes is recorded in ``<run dir>/state.json``
-(PIDs with their start times, namespaces), so ``down`` ends exactly those processes, after a failed ``up`` too.
+listening on its own loopback address (127.0.10.N), a kubelet stand-in running a kube-apiserver stand-in from a
+real kubeadm manifest, and for Ansible a bare /usr/bin/python3 (its standard library only, ``tests/README.md``).
+Everything a run makes is recorded in ``<run dir>/state.json`` (PIDs with their start times, namespaces), so
+``down`` ends exactly those processes, after a failed ``up`` too.
 
     .venv/bin/python tests/testhosts/testhosts.py up [--hosts 3] [--run-dir DIR]
     .venv/bin/python tests/testhosts/testhosts.py status
@@ -57,6 +58,10 @@ UNSHARE = ("unshare", "--mount", "--uts", "--pid", "--fork", "--kill-child", "--
 SUBNETS = tuple(f"127.0.{octet}" for octet in range(10, 20))
 SSH_PORTS = (22, 2222)
 COLLECTIONS = os.path.join(REPO, ".tmp", "collections")
+# The interpreter Ansible uses on a test master: the machine's own Python 3, of which a host sees only the standard
+# library (hostinit.py hides every site directory), as on a fresh control-plane node. The stand-ins run with the
+# project venv's Python (sys.executable), which lives outside those directories.
+MASTER_PYTHON = "/usr/bin/python3"
 # What the run dir holds; ``down`` removes these and nothing else.
 RUN_ENTRIES = ("state.json", "state.json.tmp", "hosts", "ssh", "pki", "inventory.yml", "instances.json", "ssh_config")
 
@@ -298,9 +303,9 @@ def up(args: argparse.Namespace) -> int:
         raise TestHostError(f"--stray-host {args.stray_host} is none of the hosts ({', '.join(names)})")
     if os.geteuid() != 0:
         raise TestHostError("test masters need root (namespaces, mounts, sshd)")
-    for tool in ("unshare", "openssl", "ssh-keygen", "/usr/sbin/sshd"):
+    for tool in ("unshare", "openssl", "ssh-keygen", "/usr/sbin/sshd", MASTER_PYTHON):
         if shutil.which(tool) is None:
-            raise TestHostError(f"{tool} is missing (apt-get install -y openssh-server openssl util-linux)")
+            raise TestHostError(f"{tool} is missing (apt-get install -y openssh-server openssl util-linux python3)")
     state = RunState(args.run_dir)
     if state.exists():
         state.load()
@@ -408,6 +413,7 @@ def write_host_config(host: Dict, state: RunState, args: argparse.Namespace) -> 
         "address": host["address"],
         "run_dir": state.run_dir,
         "python": sys.executable,
+        "master_python": MASTER_PYTHON,
         "testhosts_dir": TESTHOSTS_DIR,
         "overlay_dirs": list(OVERLAY_DIRS),
         "tmpfs_dirs": [list(entry) for entry in TMPFS_DIRS],
@@ -532,7 +538,7 @@ def write_client_files(state: RunState) -> None:
         f"    ansible_user: {ssh['user']}",
         f"    ansible_ssh_private_key_file: {ssh['identity_file']}",
         f"    ansible_ssh_common_args: {json.dumps(' '.join(common_args))}",
-        '    ansible_python_interpreter: "{{ ansible_playbook_python }}"',
+        f"    ansible_python_interpreter: {MASTER_PYTHON}",
         "",
     ]
     write_file(os.path.join(state.run_dir, "inventory.yml"), "\n".join(lines), 0o600)

@@ -6,6 +6,7 @@ import sys
 import tarfile
 
 import pytest
+import yaml
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
@@ -44,6 +45,23 @@ def test_tarball_ships_plugins_and_no_development_files(built):
     leaked = sorted({name.split("/")[0] for name in names} & set(NOT_SHIPPED))
     assert not leaked, f"development files in the tarball: {leaked}"
     assert not [name for name in names if "__pycache__" in name]
+
+
+def test_tarball_declares_the_controller_requirements_for_ansible_builder(built):
+    """ansible-builder reads meta/execution-environment.yml, which names a requirements file that ships too."""
+    with tarfile.open(built) as tar:
+        names = tar.getnames()
+        environment = yaml.safe_load(tar.extractfile("meta/execution-environment.yml"))
+        requirements_file = environment["dependencies"]["python"]
+        assert requirements_file in names
+        requirements = tar.extractfile(requirements_file).read().decode()
+    assert [line for line in requirements.splitlines() if line and not line.startswith("#")] == [
+        "ruamel.yaml>=0.17.21,<0.20"
+    ]
+    # The controller's action plugins and their controller-only code ship as well.
+    for plugin in ("apiserver_manifest", "apiserver_wait", "audit_plan", "audit_policy"):
+        assert f"plugins/action/{plugin}.py" in names
+    assert "plugins/plugin_utils/manifest_editor.py" in names
 
 
 def test_installed_collection_documents_every_module(built, tmp_path):

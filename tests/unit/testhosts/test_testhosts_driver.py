@@ -3,12 +3,14 @@
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
 import sys
 import time
 
+import hostinit
 import pytest
 import testhosts
 from standin import procutil
@@ -168,6 +170,80 @@ def test_a_failed_up_tears_down_the_hosts_it_had_started(tmp_path):
     assert "not up after 0.0 s" in up.stdout and "tearing down what was made" in up.stdout
     assert processes_mentioning(str(run_dir)) == []
     assert not run_dir.exists()
+
+
+# Run on a master by the interpreter Ansible uses there: every place a top-level module imports from, but the
+# standard library's directories (sys.path's "" left out: the login's cwd is not where Ansible's modules import from).
+LIST_NON_STDLIB = r"""
+import json, os, pkgutil, sys, sysconfig
+paths = sysconfig.get_paths()
+stdlib = {os.path.realpath(paths[name]) for name in ("stdlib", "platstdlib")}
+stdlib |= {os.path.join(path, "lib-dynload") for path in stdlib}
+found = set()
+for module in pkgutil.iter_modules([path for path in sys.path if path]):
+    where = getattr(module.module_finder, "path", None) or getattr(module.module_finder, "archive", "?")
+    if os.path.realpath(where) not in stdlib:
+        found.add(f"{module.name} in {where}")
+print(json.dumps(sorted(found)))
+"""
+
+
+def ansible(run_dir, module, arguments):
+    """``ansible all -m MODULE -a ARGUMENTS`` on a run's inventory, as users run it; the host's result."""
+    ansible_bin, inventory = os.path.join(os.path.dirname(sys.executable), "ansible"), str(run_dir / "inventory.yml")
+    result = subprocess.run(
+        [ansible_bin, "-i", inventory, "all", "-m", module, "-a", arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_NOCOLOR="1"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("master-1 | SUCCESS => {"), result.stdout + result.stderr
+    return json.loads(result.stdout.split(" => ", 1)[1])
+
+
+def on_master(run_dir, *command):
+    """COMMAND on master-1 over ssh (the run's ssh_config: its key, its known_hosts)."""
+    argv = ["ssh", "-F", str(run_dir / "ssh_config"), "master-1", " ".join(shlex.quote(word) for word in command)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+
+@root_with_namespaces
+def test_the_interpreter_ansible_uses_on_a_master_has_the_standard_library_only(tmp_path):
+    """A bare master, like a fresh control-plane node: no PyYAML, no ruamel.yaml, no third-party library at all."""
+    run_dir = tmp_path / "run"
+    up = driver(run_dir, "up", "--hosts=1")
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        # Ansible itself reports the interpreter its modules ran with on the master
+        facts = ansible(run_dir, "ansible.builtin.setup", "gather_subset=!all filter=ansible_python")["ansible_facts"]
+        python = facts["ansible_python"]["executable"]
+        assert python == testhosts.MASTER_PYTHON == "/usr/bin/python3"
+        for module, missing in (("yaml", "yaml"), ("ruamel.yaml", "ruamel")):
+            result = on_master(run_dir, python, "-c", f"import {module}")
+            assert result.returncode == 1, f"{module} imports on the master: {result.stdout}{result.stderr}"
+            assert f"ModuleNotFoundError: No module named '{missing}'" in result.stderr
+        result = on_master(run_dir, python, "-c", "import json; print(json.dumps({'stdlib': True}))")
+        assert (result.returncode, result.stdout) == (0, '{"stdlib": true}\n'), result.stderr
+        result = on_master(run_dir, python, "-c", LIST_NON_STDLIB)
+        assert (result.returncode, json.loads(result.stdout or "null")) == (0, []), result.stderr
+        # the stand-ins, on the venv's Python, keep its libraries (the kubelet stand-in parses manifests with them)
+        assert "kube-apiserver running ready" in driver(run_dir, "status").stdout
+    finally:
+        down = driver(run_dir, "down")
+    assert down.returncode == 0, down.stdout + down.stderr
+
+
+def test_the_site_directories_hidden_are_the_outermost_existing_ones_and_never_the_stand_ins(tmp_path):
+    site, user = tmp_path / "dist-packages", tmp_path / "user-site"
+    (site / "nested").mkdir(parents=True)
+    report = {"third_party": [str(site / "nested"), str(tmp_path / "missing"), str(site), str(site / "nested")]}
+    assert hostinit.site_dirs_to_hide(report, [str(tmp_path / "venv" / "site-packages")]) == [str(site)]
+    user.mkdir()
+    with pytest.raises(RuntimeError, match=r"the stand-ins need .*user-site/venv"):
+        hostinit.site_dirs_to_hide({"third_party": [str(user)]}, [str(user / "venv")])
 
 
 def test_an_unknown_fixture_is_refused_before_anything_starts(tmp_path):

@@ -1,5 +1,6 @@
 """apiserver_process: /proc reading on a fake tree, probes against a local HTTPS server, the wait's decisions."""
 
+import base64
 import datetime
 import http.server
 import os
@@ -10,6 +11,7 @@ from typing import ClassVar
 
 import pytest
 
+from ansible_collections.nnf.kube_audit.plugins.action.apiserver_wait import container_spec
 from ansible_collections.nnf.kube_audit.plugins.module_utils import apiserver_process as ap
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "manifests")
@@ -17,9 +19,17 @@ TICKS = ap.clock_ticks_per_second()
 FLAGS = ["--advertise-address=10.30.1.2", "--secure-port=6443", "--audit-log-maxsize=100"]
 
 
+def spec_of(data, name="kube-apiserver", path="/etc/kubernetes/manifests/kube-apiserver.yaml"):
+    """The container spec the apiserver_wait action plugin sends the module: the manifest's bytes, as the kubelet
+    decodes them (go-yaml v2), reduced to the container as plain data."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return container_spec(base64.b64encode(data).decode("ascii"), path, name)
+
+
 def fixture_container(name):
-    with open(os.path.join(FIXTURES, name)) as handle:
-        return ap.find_container(ap.load_manifest(handle.read()), "kube-apiserver")
+    with open(os.path.join(FIXTURES, name), "rb") as handle:
+        return spec_of(handle.read())
 
 
 # --------------------------------------------------------------------------------------------------- fake /proc
@@ -179,14 +189,44 @@ def test_container_without_http_probe_has_none():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("spec: [unclosed", "cannot parse"),
-        ("- a list", "not a Pod"),
-        ("spec:\n  containers:\n  - name: etcd\n    command: [etcd]\n", "no container named 'kube-apiserver'"),
+        ("spec: [unclosed", "yaml: did not find expected ',' or ']'"),
+        ("- a list", "the manifest is not a Pod object"),
+        (
+            "spec:\n  containers:\n  - name: etcd\n    command: [etcd]\n",
+            "the manifest has no container named 'kube-apiserver'",
+        ),
+        ("spec: []\n", "the manifest has no container named 'kube-apiserver'"),
+        ("spec:\n  containers: {name: kube-apiserver}\n", "the manifest has no container named 'kube-apiserver'"),
+        ("\xff", "invalid start byte"),
     ],
 )
 def test_bad_manifests_are_reported(text, message):
-    with pytest.raises(ap.ManifestError, match=message):
-        ap.find_container(ap.load_manifest(text), "kube-apiserver")
+    data = b"\xff" if text == "\xff" else text.encode()
+    with pytest.raises(ap.ManifestError) as error:
+        spec_of(data, path="/m/kube-apiserver.yaml")
+    assert str(error.value).startswith("Cannot read /m/kube-apiserver.yaml: ")
+    assert message in str(error.value)
+
+
+def test_the_container_is_read_as_the_kubelet_reads_it():
+    """YAML 1.1 as go-yaml v2 reads it: a plain on is a boolean, 0755 an octal number; the first document only."""
+    text = (
+        "kind: Pod\nspec:\n  containers:\n  - name: kube-apiserver\n    command: [kube-apiserver, --x=on]\n"
+        "    env:\n    - name: A\n      value: on\n    - name: B\n      value: 0755\n---\nkind: Other\n"
+    )
+    container = spec_of(text)
+    assert container["command"] == ["kube-apiserver", "--x=on"]
+    assert container["env"] == [{"name": "A", "value": True}, {"name": "B", "value": 493}]
+
+
+def test_find_container_takes_plain_data():
+    pod = {"spec": {"containers": [{"name": "etcd"}, "junk", {"name": "kube-apiserver", "command": ["x"]}]}}
+    assert ap.find_container(pod, "kube-apiserver") == {"name": "kube-apiserver", "command": ["x"]}
+    for document in ({"spec": None}, {"spec": {"containers": None}}, {}):
+        with pytest.raises(ap.ManifestError, match="the manifest has no container named 'kube-apiserver'"):
+            ap.find_container(document, "kube-apiserver")
+    with pytest.raises(ap.ManifestError, match="the manifest is not a Pod object"):
+        ap.find_container(None, "kube-apiserver")
 
 
 def test_container_without_command_is_reported():

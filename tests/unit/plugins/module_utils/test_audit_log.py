@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _errors
 from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_log as al
+from ansible_collections.nnf.kube_audit.tests.bench import jq_summary
 
 NOW = datetime.datetime(2026, 11, 20, 12, 0, 0, tzinfo=datetime.timezone.utc)
 SA = "system:serviceaccount:nnf-system:nnf-clientmount"
@@ -160,7 +162,27 @@ def test_every_line_shape_reads_as_json_reads_it(name):
     record = al._LineParser(stats).parse(line, "x.log", 1)
     decoded = json.loads(line)
     assert record is not None, stats.problems
-    assert record.summary_row() == [
+    assert record.summary() == {
+        "auditID": decoded["auditID"],
+        "verb": decoded["verb"],
+        "requestURI": decoded["requestURI"],
+        "username": decoded["user"]["username"],
+        "code": decoded.get("responseStatus", {}).get("code"),
+        "stageTimestamp": decoded["stageTimestamp"],
+    }
+    assert (record.level, record.stage) == (decoded["level"], decoded["stage"])
+    assert record.object_ref() == decoded.get("objectRef", {})
+    assert record.event() == decoded
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_the_benchmarks_summary_line_holds_what_jq_prints(name):
+    # tests/bench/bench_log.py writes this line per event and compares it with jq's output
+    line = go_json(SHAPES[name])
+    record = al._LineParser(al.ScanStats()).parse(line, "x.log", 1)
+    decoded = json.loads(line)
+    row = jq_summary.summary_row(record)
+    assert row == [
         decoded["auditID"],
         decoded["verb"],
         decoded["requestURI"],
@@ -168,10 +190,27 @@ def test_every_line_shape_reads_as_json_reads_it(name):
         decoded.get("responseStatus", {}).get("code"),
         decoded["stageTimestamp"],
     ]
-    assert (record.level, record.stage) == (decoded["level"], decoded["stage"])
-    assert record.object_ref() == decoded.get("objectRef", {})
-    assert record.event() == decoded
-    assert json.loads(record.summary_json()) == record.summary_row()
+    assert row == [record.summary()[field] for field in al.SUMMARY_FIELDS]
+    text = jq_summary.summary_json(record)
+    assert text == jq_summary.ROW_ENCODER(row)  # the direct path writes exactly what the encoder writes
+    assert json.loads(text) == row
+
+
+@pytest.mark.parametrize(
+    ("values", "text"),
+    [
+        (["a", "get", "/x", "u", 200, "t"], '["a","get","/x","u",200,"t"]'),
+        (["a", "get", "/x", "u", None, "t"], '["a","get","/x","u",null,"t"]'),
+        (["a", "get", '/x?q="', "u", 200, "t"], '["a","get","/x?q=\\"","u",200,"t"]'),
+        (["a", "get", "/x", "jos\u00e9\n", 200, "t"], '["a","get","/x","jos\u00e9\\n",200,"t"]'),
+        ([None, None, None, None, True, None], "[null,null,null,null,true,null]"),
+        (["a", "get", "/x", "u", "abc", "t"], '["a","get","/x","u","abc","t"]'),
+    ],
+    ids=["plain", "no-code", "quote", "non-ascii-and-newline", "nulls-and-bool", "string-code"],
+)
+def test_the_benchmarks_summary_line_is_compact_json(values, text):
+    record = al.AuditRecord("", "Metadata", values[0], "ResponseComplete", values[2], values[1], values[3], *values[4:])
+    assert jq_summary.summary_json(record) == text
 
 
 def test_the_fast_path_takes_the_apiservers_usual_lines_and_leaves_odd_ones_to_json():
@@ -750,6 +789,17 @@ def test_a_missing_log_says_auditing_looks_disabled(logdir):
     assert "--audit-log-path" in str(raised.value)
 
 
+def test_log_errors_are_the_collections_user_errors_and_say_whether_the_log_exists(logdir):
+    with pytest.raises(al.AuditLogMissing) as missing:
+        read(logdir / "kube-apiserver-audit.log")
+    with pytest.raises(al.AuditLogError) as unreadable:
+        read(logdir)  # a directory
+    for raised, log_found in ((missing, False), (unreadable, True)):
+        assert isinstance(raised.value, _errors.KubeAuditError)
+        assert raised.value.result == {"log_found": log_found}
+    assert al.AuditLogError("text", {"path": "x"}).result == {"log_found": True, "path": "x"}
+
+
 def test_a_missing_log_is_an_empty_result_when_missing_ok(logdir):
     result = read(logdir / "kube-apiserver-audit.log", missing_ok=True, output="counts")
     assert result["log_found"] is False
@@ -793,9 +843,19 @@ def test_an_unreadable_log_names_the_fix(logdir):
     # As Ansible would run without become: unprivileged (root reads anything, so the child drops to nobody).
     current = write_log(logdir, lines(event(1)))
     current.chmod(0o600)
+    # The child may not be allowed to read the checkout: pass it the code, the collection modules it imports inlined.
     with open(al.__file__, encoding="utf-8") as handle:
-        source = handle.read()  # the child may not be allowed to read the checkout: pass it the code
-    code = source + (
+        source = handle.read()
+    prefix = "from ansible_collections.nnf.kube_audit.plugins.module_utils import "
+    import_lines = [line for line in source.splitlines(keepends=True) if line.startswith(prefix)]
+    assert len(import_lines) == 1
+    inlined = "import types\n"
+    for name in import_lines[0][len(prefix) :].strip().split(", "):
+        with open(getattr(al, name).__file__, encoding="utf-8") as handle:
+            module_source = handle.read()
+        assert prefix not in module_source  # a leaf module: nothing more to inline
+        inlined += f"{name} = types.ModuleType({name!r})\nexec({module_source!r}, {name}.__dict__)\n"
+    code = source.replace(import_lines[0], inlined) + (
         f"\ntry:\n    read_audit_log({str(current)!r})\n"
         "except AuditLogError as exc:\n    print(type(exc).__name__, exc)\n"
     )

@@ -13,8 +13,6 @@ import zlib
 
 import pytest
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_log as al
-
 RSS_BOUND_MB = 100
 MIB = 1 << 20
 COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".tmp", "collections"))
@@ -29,14 +27,12 @@ _, status, usage = os.wait4(pid, 0)
 print(json.dumps({"exit": os.waitstatus_to_exitcode(status), "rss_kib": usage.ru_maxrss}))
 """
 
-# The reader alone, loaded by path (standard library only), with the module's defaults.
+# The reader alone (standard library and the collection's _errors), with the module's defaults.
 READER = r"""
-import importlib.util, json, sys
-spec = importlib.util.spec_from_file_location("audit_log", sys.argv[1])
-al = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(al)
-filters = json.loads(sys.argv[4])
-result = al.read_audit_log(sys.argv[2], output=sys.argv[3], event_filter=al.EventFilter(**filters))
+import json, sys
+from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_log as al
+filters = json.loads(sys.argv[3])
+result = al.read_audit_log(sys.argv[1], output=sys.argv[2], event_filter=al.EventFilter(**filters))
 print(json.dumps(result))
 """
 
@@ -59,7 +55,8 @@ def peak(argv, tmp_path, env=None):
 
 
 def read_in_child(path, tmp_path, output="summary", **filters):
-    return peak([sys.executable, "-c", READER, al.__file__, str(path), output, json.dumps(filters)], tmp_path)
+    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
+    return peak([sys.executable, "-c", READER, str(path), output, json.dumps(filters)], tmp_path, env=env)
 
 
 def event_line(n, **fields):

@@ -6,11 +6,11 @@ texts are kube-apiserver's (see the module docstring for their sources).
 
 import hashlib
 import json
-import random
 from pathlib import Path
 
 import pytest
 
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _errors
 from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_policy as ap
 
 TESTS = Path(__file__).resolve().parents[3]
@@ -373,22 +373,6 @@ def test_encodings_kube_apiserver_refuses(data, problem):
     assert load_error(data).message == "failed decoding: yaml: " + problem
 
 
-def test_the_reader_refuses_exactly_what_strict_decoding_and_the_yaml_character_set_refuse():
-    # the in-order reader only words the first problem; whether there is one must not depend on it
-    rng = random.Random(7)
-    pieces = [b"a", b"\n", b"\x00", b"\x01", b"\xc3\xa9", b"\xc3", b"\xa9", b"\xe2\x82\xac", b"\xed\xa0\x80",
-              b"\xf0\x9f\x98\x80", b"\xf4\x90\x80\x80", b"\xc0\x80", b"\xff", b"\xef\xbf\xbe", b"\x00\xd8",
-              b"\x00\xdc", b"\x3d\xd8", b"\xd8"]  # fmt: skip
-    for _attempt in range(3000):
-        codec = rng.choice(["utf-8", "utf-16-le", "utf-16-be"])
-        data = b"".join(rng.choice(pieces) for _piece in range(rng.randint(0, 8)))
-        try:
-            accepted = not ap._DISALLOWED_CHARACTER.search(data.decode(codec))
-        except UnicodeDecodeError:
-            accepted = False
-        assert (ap._reader_problem(data, codec) is None) is accepted, (codec, data)
-
-
 def test_json_keeps_invalid_utf8_inside_strings_as_kube_apiserver_does():
     # encoding/json replaces an invalid byte in a string by U+FFFD; outside a string it is a syntax error
     data = b'{"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "rules": [{"level": "None", "users": ["b\xffb"]}]}'
@@ -577,6 +561,19 @@ def test_nan_cannot_become_json():
 )
 def test_json_syntax_errors(text, message):
     assert load_error(text).message == "failed decoding: couldn't get version/kind; json parse error: " + message
+
+
+def test_policy_errors_are_the_collections_user_errors():
+    error = load_error(HEAD + "rules: []\n")
+    assert isinstance(error, _errors.KubeAuditError)
+    assert (str(error), error.message, error.warnings, error.result) == (
+        "loaded illegal policy with 0 rules",
+        "loaded illegal policy with 0 rules",
+        [],
+        {},
+    )
+    error = ap.PolicyError("text", ("logged",), result={"error": "text"})
+    assert (str(error), error.warnings, error.result) == ("text", ["logged"], {"error": "text"})
 
 
 def test_json_policy():

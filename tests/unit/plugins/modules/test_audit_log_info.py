@@ -235,3 +235,21 @@ def test_events_of_kubernetes_1_8_are_kept_by_since(capsys, monkeypatch, tmp_pat
     assert [(e["auditID"][-1], e["stageTimestamp"]) for e in result["events"]] == [("1", "2026-11-20T11:00:00Z")]
     result = run(capsys, monkeypatch, path=str(current), until="2026-11-20T10:30:00Z")
     assert [e["auditID"][-1] for e in result["events"]] == ["2"]
+
+
+def test_a_log_that_cannot_be_read_fails_with_log_found(capsys, monkeypatch, tmp_path):
+    result = run(capsys, monkeypatch, path=str(tmp_path))  # a directory
+    assert result["failed"] is True
+    assert result["msg"] == f"{socket.gethostname()}: {tmp_path} is not a regular file"
+    assert result["log_found"] is True
+    assert "exception" not in result
+
+
+def test_a_bug_is_reported_as_one_naming_the_path(capsys, monkeypatch, log):
+    def broken(*_args, **_kwargs):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(audit_log, "read_audit_log", broken)
+    result = run(capsys, monkeypatch, path=str(log))
+    assert result["failed"] is True
+    assert result["msg"] == f"{log}: unexpected error (KeyError: 'oops'); this is a bug in nnf.kube_audit"

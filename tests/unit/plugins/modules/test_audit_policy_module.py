@@ -223,6 +223,18 @@ def test_exactly_one_source(tmp_path, params, msg):
     assert (result["failed"], result["msg"]) == (True, msg)
 
 
+def test_an_invalid_policy_fails_with_its_warnings_and_no_traceback(tmp_path):
+    result = run_module(tmp_path, content="apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- verb: [get]\n")
+    assert result["failed"] is True
+    assert result["msg"] == "audit policy content: rules[0].level: Required value"
+    assert result["error"] == "rules[0].level: Required value"
+    assert result["policy_warnings"] == [LENIENT + 'unknown field "rules[0].verb"']
+    assert [item["event"]["msg"] if isinstance(item, dict) else item for item in result["warnings"]] == [
+        LENIENT + 'unknown field "rules[0].verb"'
+    ]
+    assert "exception" not in result
+
+
 def test_missing_pyyaml_is_reported(tmp_path):
     shadow = tmp_path / "shadow" / "yaml"
     shadow.mkdir(parents=True)

@@ -1,62 +1,31 @@
-"""static_pod: manifest edits (pure), stray scanning and the file operations, on the real fixtures."""
+"""manifest_editor: manifest edits as text (no file system), on the real fixtures and on hand-edited manifests."""
 
 import difflib
-import hashlib
-import json
-import os
-import stat
-from pathlib import Path
 
 import pytest
-
-from ansible_collections.nnf.kube_audit.plugins.module_utils import static_pod
-from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
-from ansible_collections.nnf.kube_audit.plugins.module_utils.static_pod import (
-    STRAY_PATTERNS,
-    ManifestError,
-    apply_manifest_update,
-    build_diff,
-    check_outside_manifests_dir,
-    edit_manifest_text,
-    flags_of,
-    list_stray_files,
-    parse_flags,
-    plan_stray_moves,
-    roundtrip_text,
+from manifest_fixtures import (
+    ALL_MANIFESTS,
+    APISERVER_MANIFESTS,
+    FIXTURES,
+    FOREIGN,
+    NNF,
+    NNF_PATCHED,
+    SEED_ARGS,
+    SEED_MOUNTS,
+    SEED_REMOVAL,
+    changed_lines,
+    pod,
+    read,
 )
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "manifests"
-ALL_MANIFESTS = sorted(FIXTURES.glob("*.yaml"))
-# Unaudited kube-apiserver manifests (the seed-patched one is audited already).
-APISERVER_MANIFESTS = [
-    path for path in ALL_MANIFESTS if path.name.startswith("kube-apiserver") and "seed-patched" not in path.name
-]
-NNF = FIXTURES / "kube-apiserver-v1.29.3-rhel-nnf-shape.yaml"
-NNF_PATCHED = FIXTURES / "kube-apiserver-v1.29.3-rhel-nnf-shape.seed-patched.yaml"
-FOREIGN = FIXTURES / "kube-apiserver-v1.29.1-foreign-audit.yaml"
-
-SEED_ARGS = {
-    "audit-policy-file": "/etc/kubernetes/policies/audit-policy.yaml",
-    "audit-log-path": "/var/log/kubernetes/kube-apiserver-audit.log",
-    "audit-log-maxsize": 100,
-}
-SEED_MOUNTS = [
-    {
-        "name": "k8s-policies",
-        "host_path": "/etc/kubernetes/policies/audit-policy.yaml",
-        "mount_path": "/etc/kubernetes/policies/audit-policy.yaml",
-        "type": "File",
-        "read_only": True,
-    },
-    {
-        "name": "k8s-log",
-        "host_path": "/var/log/kubernetes/",
-        "mount_path": "/var/log/kubernetes/",
-        "type": "DirectoryOrCreate",
-        "read_only": False,
-    },
-]
-SEED_REMOVAL = {"remove_args": ["audit-*"], "remove_mounts": ["k8s-policies", "k8s-log"]}
+from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import ManifestError
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _ruamel
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils.manifest_editor import (
+    edit_manifest_text,
+    flags_of,
+    parse_flags,
+    roundtrip_text,
+)
 
 # A small hand-edited manifest: comments after list items at several indentations.
 COMMENTED = """\
@@ -94,26 +63,12 @@ status: {}
 """
 
 
-def read(path):
-    return Path(path).read_text(encoding="utf-8")
-
-
-def changed_lines(before, after):
-    """The removed and added lines of a diff, without context."""
-    removed, added = [], []
-    for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0):
-        if line.startswith("-") and not line.startswith("---"):
-            removed.append(line[1:])
-        elif line.startswith("+") and not line.startswith("+++"):
-            added.append(line[1:])
-    return removed, added
-
-
-def pod(name="kube-apiserver", namespace="kube-system", flag="--secure-port=6443"):
-    """A minimal static pod; ``flag`` may hold several list items."""
-    return (
-        f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  containers:\n"
-        f"  - command:\n    - {name}\n    - {flag}\n    name: {name}\n"
+def unified_diff(edit, fromfile, tofile):
+    """The edit as a unified diff (what ManifestEdit.unified_diff gave before it moved out of plugins)."""
+    return "".join(
+        difflib.unified_diff(
+            edit.before.splitlines(True), edit.after.splitlines(True), fromfile=fromfile, tofile=tofile
+        )
     )
 
 
@@ -149,7 +104,7 @@ def test_seed_patch_gives_the_seed_document_byte_for_byte():
     assert summary["changed"] is True
     assert summary["changes"][0] == "added --audit-policy-file=/etc/kubernetes/policies/audit-policy.yaml"
     assert summary["command"][-1] == "--audit-log-maxsize=100"
-    diff = edit.unified_diff("a/kube-apiserver.yaml", "b/kube-apiserver.yaml").splitlines()
+    diff = unified_diff(edit, "a/kube-apiserver.yaml", "b/kube-apiserver.yaml").splitlines()
     patch = (FIXTURES / "seed-doc.patch").read_text().splitlines()
     # The seed document's own patch, apart from its file headers and hunk line numbers.
     assert [line for line in diff if line[:1] in "+- " and line[:3] not in ("---", "+++")] == [
@@ -438,7 +393,7 @@ def test_a_volume_only_another_container_mounts_is_not_taken_over():
         "  hostNetwork: true\n",
     )
     text = text.replace("  volumes:\n", "  volumes:\n  - hostPath:\n      path: /var/log/kubernetes/\n    name: logs\n")
-    with pytest.raises(ManifestError, match="volume 'logs' is already used by container\\(s\\) sidecar"):
+    with pytest.raises(ManifestError, match=r"volume 'logs' is already used by container\(s\) sidecar"):
         edit_manifest_text(text, mounts=[dict(SEED_MOUNTS[1], name="logs")])
 
 
@@ -639,331 +594,12 @@ def test_bad_input_fails_naming_the_file_and_the_problem(text, kwargs, problem):
 
 
 # --------------------------------------------------------------------------------------------------
-# Stray files
-# --------------------------------------------------------------------------------------------------
-
-
-MASTER_PODS = ["etcd.yaml", "haproxy.yaml", "kube-apiserver.yaml", "kube-scheduler.yaml", "kube-vip.yaml"]
-
-
-@pytest.fixture
-def manifests(tmp_path):
-    """A manifests directory with the NNF apiserver manifest and the other static pods of a master."""
-    directory = tmp_path / "manifests"
-    directory.mkdir()
-    (directory / "kube-apiserver.yaml").write_text(read(NNF))
-    (directory / "etcd.yaml").write_text(read(FIXTURES / "etcd-v3.5.10.yaml"))
-    (directory / "kube-scheduler.yaml").write_text(read(FIXTURES / "kube-scheduler-v1.29.0.yaml"))
-    (directory / "haproxy.yaml").write_text(pod("haproxy"))
-    (directory / "kube-vip.yaml").write_text(pod("kube-vip"))
-    return directory
-
-
-def scan(directory):
-    return list_stray_files(str(directory), "kube-apiserver.yaml", "kube-apiserver", "kube-system")
-
-
-def stray_names(result):
-    return sorted(os.path.basename(stray.path) for stray in result.strays)
-
-
-LEFTOVER_NAMES = [
-    "kube-apiserver.yaml.orig",
-    "kube-apiserver.yaml.rej",
-    "kube-apiserver.yaml.bak",
-    "kube-apiserver.yaml.old",
-    "kube-apiserver.yaml.save",
-    "kube-apiserver.yaml~",
-    "kube-apiserver.yaml.swp",
-    "kube-apiserver.yaml.dpkg-old",
-    "kube-apiserver.yaml.rpmnew",
-    "kube-apiserver.yaml.rpmsave",
-    "kube-apiserver.yaml.rpmorig",
-    "kube-apiserver.yaml.patch",
-    "audit.diff",
-    "kube-apiserver.yaml-orig",
-    "kube-apiserver.yml-2024",
-    "#kube-apiserver.yaml#",
-    "kube-apiserver.yaml.12345.2024-05-28@13:39:50~",
-    "ETCD.YAML.BAK",
-]
-
-
-def test_every_leftover_pattern_is_covered_by_the_name_list():
-    covered = {static_pod.stray_pattern(name) for name in LEFTOVER_NAMES}
-    assert covered == set(STRAY_PATTERNS)
-
-
-@pytest.mark.parametrize("name", LEFTOVER_NAMES)
-@pytest.mark.parametrize("content", ["pod", "patch"])
-def test_leftover_names_are_stray(manifests, name, content):
-    (manifests / name).write_text(read(NNF) if content == "pod" else (FIXTURES / "seed-doc.patch").read_text())
-    result = scan(manifests)
-    assert stray_names(result) == [name]
-    assert result.strays[0].reason.startswith("leftover name (")
-    assert result.warnings == []
-
-
-@pytest.mark.parametrize("name", ["kube-apiserver-old.yaml", "kube-apiserver.yaml.20240528", "copy.json"])
-def test_any_other_file_defining_the_same_pod_is_stray(manifests, name):
-    content = read(NNF_PATCHED)
-    if name.endswith(".json"):
-        metadata = {"name": "kube-apiserver", "namespace": "kube-system"}
-        content = json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": metadata})
-    (manifests / name).write_text(content)
-    result = scan(manifests)
-    assert stray_names(result) == [name]
-    assert result.strays[0].reason == "defines pod kube-system/kube-apiserver, like kube-apiserver.yaml"
-
-
-def test_other_static_pods_dot_files_and_directories_are_left_alone(manifests):
-    (manifests / ".kube-apiserver.yaml.swp").write_text(read(NNF))
-    (manifests / ".hidden.yaml").write_text(read(NNF))
-    (manifests / "backup.orig").mkdir()
-    (manifests / "backup.orig" / "kube-apiserver.yaml").write_text(read(NNF))
-    os.mkfifo(manifests / "pipe.yaml")  # the kubelet reads regular files only; reading a fifo would block
-    os.symlink(manifests / "missing.yaml", manifests / "dangling.bak")
-    result = scan(manifests)
-    assert result.strays == []
-    assert result.warnings == []
-
-
-def test_unparsable_files_are_left_with_a_warning(manifests):
-    (manifests / "notes.txt").write_text("key: [unclosed\n")
-    (manifests / "binary.yaml").write_bytes(b"\xff\xfe\x00")
-    result = scan(manifests)
-    assert result.strays == []
-    assert len(result.warnings) == 2
-    assert all("left in place" in warning for warning in result.warnings)
-
-
-def test_a_leftover_that_is_the_only_definition_of_a_pod_stays(manifests):
-    os.rename(manifests / "kube-vip.yaml", manifests / "kube-vip.yaml.orig")
-    (manifests / "haproxy.yaml.bak").write_text(pod("haproxy"))
-    result = scan(manifests)
-    assert stray_names(result) == ["haproxy.yaml.bak"]
-    assert len(result.warnings) == 1
-    assert "only definition of static pod kube-system/kube-vip" in result.warnings[0]
-
-
-def test_same_name_in_another_namespace_is_only_a_warning(manifests):
-    (manifests / "other.yaml").write_text(pod(namespace="default"))
-    result = scan(manifests)
-    assert result.strays == []
-    assert "namespace default" in result.warnings[0]
-
-
-def test_symlinks_to_the_manifest_are_stray_but_its_target_is_not(manifests):
-    os.rename(manifests / "kube-apiserver.yaml", manifests / "apiserver-real.yaml")
-    os.symlink("apiserver-real.yaml", manifests / "kube-apiserver.yaml")
-    os.symlink("apiserver-real.yaml", manifests / "alias.yaml")
-    assert stray_names(scan(manifests)) == ["alias.yaml"]
-
-
-def test_planned_moves_never_overwrite_and_get_a_suffix(manifests, tmp_path):
-    stray_dir = tmp_path / "stray"
-    stray_dir.mkdir()
-    (stray_dir / "kube-apiserver.yaml.orig").write_text("older leftover\n")
-    (stray_dir / "kube-apiserver.yaml.orig.1").write_text("even older\n")
-    (manifests / "kube-apiserver.yaml.orig").write_text(read(NNF))
-    moves = plan_stray_moves(scan(manifests).strays, str(stray_dir))
-    assert [move["to"] for move in moves] == [str(stray_dir / "kube-apiserver.yaml.orig.2")]
-
-
-# --------------------------------------------------------------------------------------------------
-# The whole operation on a directory
-# --------------------------------------------------------------------------------------------------
-
-
-def snapshot(directory):
-    """Names, bytes, modes, inodes and mtimes of everything below ``directory``."""
-    state = {}
-    for root, dirs, files in os.walk(directory):
-        for name in dirs + files:
-            path = os.path.join(root, name)
-            info = os.lstat(path)
-            content = Path(path).read_bytes() if stat.S_ISREG(info.st_mode) else None
-            state[os.path.relpath(path, directory)] = (content, info.st_mode, info.st_ino, info.st_mtime_ns)
-    return state
-
-
-def run(manifests, tmp_path, **kwargs):
-    options = {"path": str(manifests / "kube-apiserver.yaml"), "backup_dir": str(tmp_path / "backup")}
-    options.update(kwargs)
-    return apply_manifest_update(**options)
-
-
-def test_check_mode_changes_nothing_but_reports_everything(manifests, tmp_path):
-    (manifests / "kube-apiserver.yaml.orig").write_text(read(NNF))
-    before = snapshot(tmp_path)
-    result = run(manifests, tmp_path, args=SEED_ARGS, mounts=SEED_MOUNTS, backup=True, check_mode=True)
-    assert snapshot(tmp_path) == before
-    assert result["changed"] and result["manifest_changed"]
-    assert result["after"] == read(NNF_PATCHED)
-    assert result["checksum_after"] == hashlib.sha256(read(NNF_PATCHED).encode()).hexdigest()
-    assert result["stray_files"] == [
-        {
-            "from": str(manifests / "kube-apiserver.yaml.orig"),
-            "to": str(tmp_path / "backup" / "stray-manifests" / "kube-apiserver.yaml.orig"),
-            "reason": "leftover name (*.orig), defines pod kube-system/kube-apiserver",
-        }
-    ]
-    assert result["backup_file"] is None
-
-
-def test_a_real_run_writes_backs_up_and_moves_strays(manifests, tmp_path):
-    manifest = manifests / "kube-apiserver.yaml"
-    os.chmod(manifest, 0o640)  # not the 0600 a fresh temporary file gets
-    os.chown(manifest, 1234, 1235)
-    (manifests / "kube-apiserver.yaml.orig").write_text("leftover\n")
-    inode = os.stat(manifest).st_ino
-
-    result = run(manifests, tmp_path, args=SEED_ARGS, mounts=SEED_MOUNTS, backup=True)
-
-    assert manifest.read_text() == read(NNF_PATCHED)
-    info = os.stat(manifest)
-    assert (stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid) == (0o640, 1234, 1235)
-    assert info.st_ino != inode  # replaced by rename, never rewritten in place
-    assert result["checksum_before"] == hashlib.sha256(read(NNF).encode()).hexdigest()
-    assert result["checksum_after"] == hashlib.sha256(manifest.read_bytes()).hexdigest()
-
-    backup = Path(result["backup_file"])
-    assert backup.parent == tmp_path / "backup"
-    assert backup.name.startswith("kube-apiserver.yaml.20")
-    assert backup.read_text() == read(NNF)
-    assert stat.S_IMODE(os.stat(backup).st_mode) == 0o640
-    assert (os.stat(backup).st_uid, os.stat(backup).st_gid) == (1234, 1235)
-    assert stat.S_IMODE(os.stat(backup.parent).st_mode) == 0o700
-    assert stat.S_IMODE(os.stat(tmp_path / "backup" / "stray-manifests").st_mode) == 0o700
-
-    assert result["stray_files"][0]["to"] == str(tmp_path / "backup" / "stray-manifests" / "kube-apiserver.yaml.orig")
-    assert (tmp_path / "backup" / "stray-manifests" / "kube-apiserver.yaml.orig").read_text() == "leftover\n"
-    assert sorted(os.listdir(manifests)) == MASTER_PODS
-
-
-def test_a_second_run_writes_nothing(manifests, tmp_path):
-    run(manifests, tmp_path, args=SEED_ARGS, mounts=SEED_MOUNTS, backup=True)
-    before = snapshot(tmp_path)
-    result = run(manifests, tmp_path, args=SEED_ARGS, mounts=SEED_MOUNTS, backup=True)
-    assert not result["changed"]
-    assert result["checksum_before"] == result["checksum_after"]
-    assert snapshot(tmp_path) == before
-
-
-def test_strays_are_cleaned_when_the_manifest_needs_no_change(manifests, tmp_path):
-    (manifests / "kube-apiserver.yaml~").write_text(read(NNF))
-    result = run(manifests, tmp_path, backup=True)
-    assert result["changed"] and not result["manifest_changed"]
-    assert result["backup_file"] is None
-    assert not (manifests / "kube-apiserver.yaml~").exists()
-    assert (tmp_path / "backup" / "stray-manifests" / "kube-apiserver.yaml~").exists()
-    assert build_diff(result) == [
-        {
-            "prepared": f"stray files moved out of {manifests} (the kubelet reads every file there):\n"
-            f"  {manifests}/kube-apiserver.yaml~ -> {tmp_path}/backup/stray-manifests/kube-apiserver.yaml~"
-            "  [leftover name (*~), defines pod kube-system/kube-apiserver]\n"
-        }
-    ]
-
-
-def test_clean_stray_false_leaves_strays(manifests, tmp_path):
-    (manifests / "kube-apiserver.yaml.bak").write_text(read(NNF))
-    result = run(manifests, tmp_path, clean_stray=False)
-    assert not result["changed"]
-    assert (manifests / "kube-apiserver.yaml.bak").exists()
-
-
-def test_a_failing_edit_moves_no_stray_and_writes_nothing(manifests, tmp_path):
-    (manifests / "kube-apiserver.yaml.orig").write_text(read(NNF))
-    before = snapshot(tmp_path)
-    conflicting = dict(SEED_MOUNTS[1], mount_path="/etc/pki")
-    with pytest.raises(ManifestError, match="'etc-pki'"):
-        run(manifests, tmp_path, args=SEED_ARGS, mounts=[conflicting], backup=True)
-    assert snapshot(tmp_path) == before
-
-
-@pytest.mark.parametrize("option", ["backup_dir", "stray_dir"])
-def test_directories_inside_the_manifests_directory_are_refused(manifests, tmp_path, option):
-    os.symlink(manifests, tmp_path / "link-to-manifests")
-    for directory in (manifests / "backup", tmp_path / "link-to-manifests" / "old", manifests):
-        before = snapshot(tmp_path)
-        with pytest.raises(KubeAuditError, match=f"{option} .* is inside the manifests directory"):
-            run(manifests, tmp_path, args=SEED_ARGS, backup=True, **{option: str(directory)})
-        assert snapshot(tmp_path) == before
-
-
-def test_the_default_stray_dir_follows_backup_dir_and_is_checked(manifests, tmp_path):
-    with pytest.raises(KubeAuditError, match="stray_dir"):
-        run(manifests, tmp_path, backup_dir=str(manifests / "backup"))
-    check_outside_manifests_dir(str(tmp_path / "manifests-backup"), str(manifests), "backup_dir")
-
-
-def test_a_missing_manifest_fails_naming_it(tmp_path):
-    with pytest.raises(ManifestError, match=f"{tmp_path}/nope.yaml does not exist"):
-        apply_manifest_update(path=str(tmp_path / "nope.yaml"))
-
-
-def test_a_manifest_that_changed_meanwhile_is_not_overwritten(manifests, tmp_path, monkeypatch):
-    manifest = manifests / "kube-apiserver.yaml"
-    real_read = static_pod.read_manifest
-    calls = []
-
-    def read_then_change(path):
-        calls.append(path)
-        if len(calls) == 2:
-            manifest.write_text(read(NNF) + "# edited by someone else\n")
-        return real_read(path)
-
-    monkeypatch.setattr(static_pod, "read_manifest", read_then_change)
-    with pytest.raises(ManifestError, match="changed while it was being edited"):
-        run(manifests, tmp_path, args=SEED_ARGS, backup=True)
-    assert manifest.read_text().endswith("# edited by someone else\n")
-    assert not (tmp_path / "backup").exists() or not os.listdir(tmp_path / "backup")
-
-
-def test_a_failed_write_reports_the_strays_already_moved(manifests, tmp_path, monkeypatch):
-    (manifests / "kube-apiserver.yaml.bak").write_text(read(NNF))
-
-    def full_disk(*_args):
-        raise OSError(28, "No space left on device", str(manifests / "kube-apiserver.yaml"))
-
-    monkeypatch.setattr(static_pod, "write_file_atomically", full_disk)
-    with pytest.raises(ManifestError) as error:
-        run(manifests, tmp_path, args=SEED_ARGS)
-    stray = tmp_path / "backup" / "stray-manifests" / "kube-apiserver.yaml.bak"
-    assert str(error.value) == (
-        f"{manifests}/kube-apiserver.yaml: No space left on device "
-        f"(stray files already moved: {manifests}/kube-apiserver.yaml.bak -> {stray})"
-    )
-    assert error.value.partial["stray_files"][0]["to"] == str(stray)
-    assert stray.exists()
-    assert (manifests / "kube-apiserver.yaml").read_text() == read(NNF)
-
-
-def test_a_symlinked_manifest_stays_a_symlink(manifests, tmp_path):
-    real = tmp_path / "real-kube-apiserver.yaml"
-    os.rename(manifests / "kube-apiserver.yaml", real)
-    os.symlink(real, manifests / "kube-apiserver.yaml")
-    run(manifests, tmp_path, args=SEED_ARGS, mounts=SEED_MOUNTS)
-    assert os.path.islink(manifests / "kube-apiserver.yaml")
-    assert real.read_text() == read(NNF_PATCHED)
-
-
-def test_build_diff_shows_the_manifest_change(manifests, tmp_path):
-    result = run(manifests, tmp_path, args=SEED_ARGS, check_mode=True)
-    (diff,) = build_diff(result)
-    assert diff["before_header"] == diff["after_header"] == str(manifests / "kube-apiserver.yaml")
-    assert diff["before"] == read(NNF)
-    assert "--audit-log-maxsize=100" in diff["after"]
-
-
-# --------------------------------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------------------------------
 
 
 def test_an_emitted_manifest_that_does_not_read_back_is_refused(monkeypatch):
-    real_dump = static_pod._dump
+    real_dump = _ruamel.dump
     dumps = []
 
     def corrupting_dump(yaml, document):
@@ -971,6 +607,6 @@ def test_an_emitted_manifest_that_does_not_read_back_is_refused(monkeypatch):
         text = real_dump(yaml, document)
         return text.replace("--audit-log-maxsize=100", "--audit-log-maxsize=1000") if len(dumps) > 1 else text
 
-    monkeypatch.setattr(static_pod, "_dump", corrupting_dump)
+    monkeypatch.setattr(_ruamel, "dump", corrupting_dump)
     with pytest.raises(ManifestError, match="does not read back as the intended data"):
         edit_manifest_text(read(NNF), args=SEED_ARGS)

@@ -1,26 +1,22 @@
 """The manifest editor against hostile input: the review's findings (hardening items 2, 4, 5, 6 and 11).
 
+Runs that touch files go through the action plugin's chain (``manifest_chain``: snapshot, plan, compare-and-swap).
+
 The oracle for "what the kubelet reads" is PyYAML (a YAML 1.1 loader independent of the collection) plus the exact
 bytes written; go-yaml v2's extra booleans ``y``/``n`` (which PyYAML reads as strings) are checked by the bytes.
 """
 
 import os
-from pathlib import Path
 
 import pytest
 import yaml as pyyaml
+from manifest_chain import apply_manifest_update, restore_manifest
+from manifest_fixtures import NNF
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _flags, static_pod
-from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
-from ansible_collections.nnf.kube_audit.plugins.module_utils.static_pod import (
-    ManifestError,
-    apply_manifest_update,
-    edit_manifest_text,
-    restore_manifest,
-)
-
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "manifests"
-NNF = FIXTURES / "kube-apiserver-v1.29.3-rhel-nnf-shape.yaml"
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _flags
+from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError, ManifestError
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import manifest_editor
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils.manifest_editor import edit_manifest_text
 
 
 def pod(*command, name="kube-apiserver", namespace="kube-system"):
@@ -161,7 +157,7 @@ def test_existing_quoting_and_plain_values_are_kept(monkeypatch):
 
 def test_the_post_write_check_reads_as_the_kubelet_does(monkeypatch):
     """Without the quoting, the check itself must stop an unquoted YAML 1.1 boolean (the kubelet's reading)."""
-    monkeypatch.setattr(static_pod, "kubelet_safe", lambda value: value)
+    monkeypatch.setattr(manifest_editor, "kubelet_safe", lambda value: value)
     with pytest.raises(ManifestError, match=r"the kubelet \(YAML 1.1\) would read metadata.annotations.nnf.example/x"):
         edit_manifest_text(pod("--secure-port=6443"), annotations={"nnf.example/x": "y"})
 

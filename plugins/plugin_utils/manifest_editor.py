@@ -1,103 +1,35 @@
 # Copyright: (c) 2026, NNF kube_audit maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Edit one container of a kubelet static-pod manifest in place, and keep the manifests directory clean.
+"""Edit one container of a kubelet static-pod manifest, as text, on the controller (ruamel.yaml round trip).
 
-Pure parts (no file system):
-
-* ``edit_manifest_text()`` takes the manifest text and the wanted flags, mounts and annotations and
-  returns a ``ManifestEdit``: the new text plus a summary. Every byte that is not edited stays identical
-  (ruamel.yaml round trip), and a request that changes nothing returns the input text unchanged.
-
-File-system parts:
-
-* ``list_stray_files()`` finds files in the manifests directory that the kubelet would read but that
-  are leftovers (backup/patch patterns) or second definitions of the managed pod.
-* ``apply_manifest_update()`` ties everything together for the module: validate, plan, and unless in
-  check mode move strays aside, back up and atomically replace the manifest.
-
-Comment placement (hand-edited manifests): an end-of-line comment always stays on its line. Full-line
-comments that follow an element are split by indentation: lines indented deeper than the enclosing
-list's dashes (or the enclosing mapping's keys) belong to that element; the others belong to what
-comes next (typically the next key, e.g. a comment block right before ``image:``). So new list items
-and keys are inserted *above* the comments that belong to what comes next, which therefore stay
-right before ``image:``, and when an element is removed, the comments below it that belong to what
-comes next are kept (re-attached to the line above) while its own comments go with it.
+``edit_manifest_text()`` takes the manifest text and the wanted flags, mounts and annotations and returns a
+``ManifestEdit``: the new text plus a summary. Every byte that is not edited stays identical (ruamel.yaml round
+trip), and a request that changes nothing returns the input text unchanged. No file system access: the
+``apiserver_manifest`` action plugin reads the file from the master and writes the result back
+(``manifest_update.py``). How comments stay in place: ``_ruamel.py``.
 """
 
-import datetime
-import difflib
 import fnmatch
-import io
-import os
 import posixpath
 import re
-import stat
-import traceback
 from collections import Counter
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
-
-try:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-    from ruamel.yaml.error import CommentMark, YAMLError
-    from ruamel.yaml.representer import RoundTripRepresenter
-    from ruamel.yaml.scalarstring import ScalarString, SingleQuotedScalarString
-    from ruamel.yaml.tokens import CommentToken
-except ImportError:
-    HAS_RUAMEL_YAML = False
-    RUAMEL_YAML_IMPORT_ERROR: Optional[str] = traceback.format_exc()
-    # Placeholders keep isinstance() checks valid; nothing below runs without ruamel.yaml.
-    CommentedMap = CommentedSeq = ScalarString = SingleQuotedScalarString = dict  # type: ignore[misc,assignment]
-    YAMLError = ValueError  # type: ignore[misc,assignment]
-else:
-    HAS_RUAMEL_YAML = True
-    RUAMEL_YAML_IMPORT_ERROR = None
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _flags, _goyaml
-from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
-from ansible_collections.nnf.kube_audit.plugins.module_utils._fileops import (
-    check_directory_path,
-    check_outside,
-    ensure_private_directory,
-    fsync_directory,
-    move_without_overwrite,
-    resolved,
-    sha256_hex,
-    write_backup,
-    write_file_atomically,
+from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import ManifestError
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _ruamel
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils._ruamel import (
+    CommentedMap,
+    CommentedSeq,
+    ScalarString,
+    SingleQuotedScalarString,
+    YAMLError,
 )
 
-DEFAULT_MANIFEST_PATH = _defaults.MANIFEST_PATH
 DEFAULT_CONTAINER = _defaults.CONTAINER
-DEFAULT_BACKUP_DIR = _defaults.BACKUP_DIR
 
 HOST_PATH_TYPES = ("DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice")
-
-# Names of editor/patch/package-manager leftovers. The kubelet reads every non-dot regular file in the
-# manifests directory whatever its suffix, so these must not stay there. Matched case-insensitively.
-# Ansible's own backups (name.12345.2024-05-28@13:39:50~) are covered by "*~".
-STRAY_PATTERNS = (
-    "*.orig",
-    "*.rej",
-    "*.bak",
-    "*.old",
-    "*.save",
-    "*~",
-    "*.swp",
-    "*.dpkg-*",
-    "*.rpmnew",
-    "*.rpmsave",
-    "*.rpmorig",
-    "*.patch",
-    "*.diff",
-    "*.yaml-*",
-    "*.yml-*",
-    "#*#",
-)
-
-# Files larger than this are not parsed while looking for duplicate pods (a manifest is a few KiB).
-MAX_SCAN_BYTES = 4 * 1024 * 1024
 
 _FLAG_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _FLAG_PATTERN_RE = re.compile(r"^[A-Za-z0-9._\-*?\[\]!]+$")
@@ -106,63 +38,9 @@ _BARE_DOCUMENT_START_RE = re.compile(r"^---[ \t]*(#.*)?$")
 _DOCUMENT_END_RE = re.compile(r"^\.\.\.[ \t]*(#.*)?$")
 
 
-class ManifestError(KubeAuditError):
-    """The manifest or the request cannot be used; the message names the file and the problem.
-
-    ``result`` (also ``partial``) carries what was already done when the error happened during execution (for
-    example stray files that were moved before writing the manifest failed), so the caller can report it.
-    """
-
-    def __init__(self, message: str, partial: Optional[Dict[str, Any]] = None) -> None:
-        super().__init__(message, partial)
-
-    @property
-    def partial(self) -> Dict[str, Any]:
-        return self.result
-
-
 # --------------------------------------------------------------------------------------------------
 # YAML round trip
 # --------------------------------------------------------------------------------------------------
-
-_REPRESENTER_CLASS = None
-
-
-def _representer_class():
-    """A round-trip representer that writes None as ``null`` (kubeadm's ``creationTimestamp: null``).
-
-    A subclass, so the global RoundTripRepresenter used by other code in the process is untouched.
-    """
-    global _REPRESENTER_CLASS  # noqa: PLW0603 - built once, lazily, because ruamel.yaml may be missing
-    if _REPRESENTER_CLASS is None:
-
-        class NullAsNullRepresenter(RoundTripRepresenter):
-            pass
-
-        NullAsNullRepresenter.add_representer(
-            type(None), lambda representer, _data: representer.represent_scalar("tag:yaml.org,2002:null", "null")
-        )
-        _REPRESENTER_CLASS = NullAsNullRepresenter
-    return _REPRESENTER_CLASS
-
-
-def new_yaml() -> Any:
-    """A ruamel.yaml round-trip instance that reproduces kubeadm manifests byte for byte.
-
-    Default indentation (kubeadm writes indentless lists), no line folding, quotes kept, None as null.
-    """
-    yaml = YAML()
-    yaml.width = 4096
-    yaml.preserve_quotes = True
-    yaml.Representer = _representer_class()
-    return yaml
-
-
-def _lines(text: str) -> List[str]:
-    """Lines with their newline; unlike str.splitlines, only a newline ends a line (as in YAML)."""
-    lines = [line + "\n" for line in text.split("\n")]
-    lines[-1] = lines[-1][:-1]  # the text after the last newline has none
-    return lines if lines[-1] else lines[:-1]
 
 
 class _Framing:
@@ -177,7 +55,7 @@ class _Framing:
         if self.crlf:
             text = text.replace("\r\n", "\n")
         self.final_newline = text.endswith("\n")
-        lines = _lines(text)
+        lines = _ruamel.lines(text)
         start = 0
         for number, line in enumerate(lines):
             stripped = line.strip()
@@ -207,12 +85,6 @@ class _Framing:
         return text
 
 
-def _dump(yaml: Any, document: Any) -> str:
-    stream = io.StringIO()
-    yaml.dump(document, stream)
-    return stream.getvalue()
-
-
 _NEWLINES = "\r\n"
 
 
@@ -224,8 +96,8 @@ def _line_ending(line: str) -> str:
 
 def _first_difference(before: str, after: str) -> str:
     """Where a rewrite of ``before`` would first differ from it, in words (line numbers from 1)."""
-    before_lines = _lines(before)
-    after_lines = _lines(after)
+    before_lines = _ruamel.lines(before)
+    after_lines = _ruamel.lines(after)
     for number, (old, new) in enumerate(zip(before_lines, after_lines), start=1):
         if old == new:
             continue
@@ -242,13 +114,13 @@ def _first_difference(before: str, after: str) -> str:
 def roundtrip_text(text: str) -> str:
     """Load and dump ``text`` without edits (what an edit does to the bytes it does not touch)."""
     framing = _Framing(text)
-    yaml = new_yaml()
-    return framing.wrap(_dump(yaml, yaml.load(framing.body)))
+    yaml = _ruamel.new_yaml()
+    return framing.wrap(_ruamel.dump(yaml, yaml.load(framing.body)))
 
 
 def _load_single_document(text: str, source: str) -> Any:
     """Parse ``text`` as exactly one YAML document, or raise ManifestError naming ``source``."""
-    yaml = new_yaml()
+    yaml = _ruamel.new_yaml()
     try:
         documents = list(yaml.load_all(text))
     except YAMLError as exc:
@@ -262,6 +134,25 @@ def _load_single_document(text: str, source: str) -> Any:
     return documents[0]
 
 
+def pod_of(text: str, source: str, container: Optional[str]) -> Tuple[str, str]:
+    """(namespace, name) of the static pod ``text`` defines, or ManifestError naming ``source``."""
+    document = _load_single_document(text, source)
+    if not isinstance(document, dict) or document.get("kind") != "Pod":
+        kind = document.get("kind") if isinstance(document, dict) else type(document).__name__
+        raise ManifestError(f"{source} is not a static-pod manifest (kind {kind!r}, not 'Pod')")
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+        raise ManifestError(f"{source} is not a static-pod manifest: metadata.name is missing")
+    if container is not None:
+        spec = document.get("spec")
+        containers = spec.get("containers") if isinstance(spec, dict) else None
+        names = [c.get("name") for c in containers or [] if isinstance(c, dict)] if isinstance(containers, list) else []
+        if container not in names:
+            raise ManifestError(f"{source} has no container named {container!r}: it is not a manifest of this pod")
+    namespace = metadata.get("namespace")
+    return (namespace if isinstance(namespace, str) and namespace else "default", metadata["name"])
+
+
 def _one_line(exc: BaseException) -> str:
     """A parser error in one line: what went wrong and where, without the echoed source."""
     problem = getattr(exc, "problem", None)
@@ -271,187 +162,6 @@ def _one_line(exc: BaseException) -> str:
         where = f"line {mark.line + 1}, column {mark.column + 1}"
         return f"{context}: {problem} at {where}" if context else f"{problem} at {where}"
     return " ".join(str(exc).split())
-
-
-# --------------------------------------------------------------------------------------------------
-# Comment handling (see the module docstring for the rules)
-# --------------------------------------------------------------------------------------------------
-
-
-def _is_block_collection(value: Any) -> bool:
-    if not isinstance(value, (CommentedMap, CommentedSeq)) or len(value) == 0:
-        return False
-    fa = getattr(value, "fa", None)
-    return not (fa is not None and fa.flow_style())
-
-
-def _last_key(collection: Any) -> Any:
-    if isinstance(collection, CommentedSeq):
-        return len(collection) - 1
-    return list(collection.keys())[-1]
-
-
-def _trailing_slot(owner: Any, key: Any) -> Tuple[Any, Any, int]:
-    """Where ruamel.yaml keeps the comment that follows the last line of ``owner[key]``."""
-    value = owner[key]
-    while _is_block_collection(value):
-        owner, key = value, _last_key(value)
-        value = owner[key]
-    return owner, key, (0 if isinstance(owner, CommentedSeq) else 2)
-
-
-def _get_token(owner: Any, key: Any, position: int) -> Any:
-    entry = owner.ca.items.get(key)
-    if not entry or len(entry) <= position:
-        return None
-    token = entry[position]
-    if token is None or not isinstance(getattr(token, "value", None), str):
-        return None
-    return token
-
-
-def _set_token(owner: Any, key: Any, position: int, token: Any) -> None:
-    entry = owner.ca.items.get(key)
-    if entry is None:
-        if token is None:
-            return
-        entry = owner.ca.items[key] = [None, None, None, None]
-    while len(entry) <= position:
-        entry.append(None)
-    entry[position] = token
-
-
-def _column(collection: Any) -> Optional[int]:
-    lc = getattr(collection, "lc", None)
-    return getattr(lc, "col", None) if lc is not None else None
-
-
-def _split_comment(value: str, column: Optional[int]) -> Tuple[Optional[str], str]:
-    """Split a trailing comment token into (own part, part that belongs to what comes next).
-
-    The own part is the end-of-line comment plus the full-line comments directly below it that are
-    indented deeper than ``column``; it stays with its element. ``column`` None means unknown: all
-    full-line comments are then treated as belonging to what comes next, so none is ever dropped.
-    """
-    head, _newline, rest = value.partition("\n")
-    lines = _lines(rest)
-    own: List[str] = []
-    for line in lines:
-        stripped = line.strip()
-        indent = len(line) - len(line.lstrip(" "))
-        if column is None or not stripped.startswith("#") or indent <= column:
-            break
-        own.append(line)
-    following = "".join(lines[len(own) :])
-    if following and not following.endswith("\n"):
-        following += "\n"
-    if not head.strip() and not own:
-        return None, following
-    return head + "\n" + "".join(own), following
-
-
-def _detach_following_comments(owner: Any, key: Any, column: Optional[int]) -> str:
-    """Remove and return the comment lines after ``owner[key]`` that belong to what comes next."""
-    slot_owner, slot_key, position = _trailing_slot(owner, key)
-    token = _get_token(slot_owner, slot_key, position)
-    if token is None:
-        return ""
-    own, following = _split_comment(token.value, column)
-    if following:
-        if own is None:
-            _set_token(slot_owner, slot_key, position, None)
-        else:
-            token.value = own
-    return following
-
-
-def _attach_following_comments(owner: Any, key: Any, lines: str) -> None:
-    """Put comment ``lines`` right below the last line of ``owner[key]``."""
-    if not lines:
-        return
-    slot_owner, slot_key, position = _trailing_slot(owner, key)
-    token = _get_token(slot_owner, slot_key, position)
-    if token is None:
-        _set_token(slot_owner, slot_key, position, CommentToken("\n" + lines, CommentMark(0), None))
-    else:
-        value = token.value if token.value.endswith("\n") else token.value + "\n"
-        token.value = value + lines
-
-
-def _attach_below_header(parent: Any, key: Any, lines: str) -> bool:
-    """Put comment ``lines`` right below the ``key:`` line of a block collection value."""
-    if not lines or not isinstance(parent, CommentedMap):
-        return False
-    token = _get_token(parent, key, 2)
-    if token is None:
-        _set_token(parent, key, 2, CommentToken("\n" + lines, CommentMark(0), None))
-    else:
-        value = token.value if token.value.endswith("\n") else token.value + "\n"
-        token.value = value + lines
-    return True
-
-
-def _seq_append(seq: Any, items: Iterable[Any]) -> None:
-    """Append below the last item, above the comments that belong to what follows the list."""
-    items = list(items)
-    if not items:
-        return
-    following = _detach_following_comments(seq, len(seq) - 1, _column(seq)) if len(seq) else ""
-    for item in items:
-        list.append(seq, kubelet_safe(item))
-    _attach_following_comments(seq, len(seq) - 1, following)
-
-
-def _seq_delete(seq: Any, index: int, parent: Any, parent_key: Any) -> str:
-    """Delete one item; comments below it that belong to what comes next stay where they were.
-
-    Returns those comment lines when there is no line left to keep them below (the list is now
-    empty); the caller finds them a place.
-    """
-    following = _detach_following_comments(seq, index, _column(seq))
-    list.__delitem__(seq, index)
-    # Shift comment slots ourselves: older ruamel.yaml releases do not do it on deletion.
-    items = seq.ca.items
-    items.pop(index, None)
-    for position in sorted(key for key in list(items) if key > index):
-        items[position - 1] = items.pop(position)
-    if not following:
-        return ""
-    if index > 0:
-        _attach_following_comments(seq, index - 1, following)
-        return ""
-    if seq and _attach_below_header(parent, parent_key, following):
-        return ""
-    return following
-
-
-def _map_insert(mapping: Any, key: Any, value: Any) -> None:
-    """Insert a key where kubeadm would have it (keys sorted) or, in a hand-ordered mapping, last."""
-    keys = list(mapping.keys())
-    position = len(keys)
-    if all(isinstance(existing, str) for existing in keys) and keys == sorted(keys):
-        position = sum(1 for existing in keys if existing < key)
-    following = _detach_following_comments(mapping, keys[position - 1], _column(mapping)) if position else ""
-    key, value = kubelet_safe(key), kubelet_safe(value)
-    mapping.insert(position, key, value)
-    _attach_following_comments(mapping, key, following)
-
-
-def _map_delete(mapping: Any, key: Any, parent: Any, parent_key: Any, pending: str = "") -> str:
-    """Delete one key, like ``_seq_delete``; ``pending`` are comment lines that followed its value."""
-    keys = list(mapping.keys())
-    position = keys.index(key)
-    following = _detach_following_comments(mapping, key, _column(mapping)) + pending
-    del mapping[key]
-    mapping.ca.items.pop(key, None)  # ruamel.yaml keeps a deleted key's comments otherwise
-    if not following:
-        return ""
-    if position > 0:
-        _attach_following_comments(mapping, keys[position - 1], following)
-        return ""
-    if mapping and _attach_below_header(parent, parent_key, following):
-        return ""
-    return following
 
 
 def kubelet_safe(value: Any) -> Any:
@@ -474,6 +184,14 @@ def _set_scalar(owner: Any, key: Any, value: Any) -> None:
         list.__setitem__(owner, key, value)
     else:
         owner[key] = value
+
+
+def _seq_append(seq: Any, items: Any) -> None:
+    _ruamel.seq_append(seq, [kubelet_safe(item) for item in items])
+
+
+def _map_insert(mapping: Any, key: Any, value: Any) -> None:
+    _ruamel.map_insert(mapping, kubelet_safe(key), kubelet_safe(value))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -639,13 +357,6 @@ class ManifestEdit:
     def flags(self) -> Dict[str, Optional[str]]:
         return flags_of(self.command)
 
-    def unified_diff(self, fromfile: str = "before", tofile: str = "after") -> str:
-        return "".join(
-            difflib.unified_diff(
-                self.before.splitlines(True), self.after.splitlines(True), fromfile=fromfile, tofile=tofile
-            )
-        )
-
     def summary(self) -> Dict[str, Any]:
         return {
             "changed": self.changed,
@@ -681,8 +392,7 @@ def edit_manifest_text(
 
     Raises ManifestError, naming ``source``, when the manifest or the request is unusable.
     """
-    if not HAS_RUAMEL_YAML:
-        raise ManifestError(f"the ruamel.yaml Python library is required: {RUAMEL_YAML_IMPORT_ERROR}")
+    _ruamel.require()
     editor = _Editor(text, container, source)
     editor.validate_request(args, remove_args, mounts, remove_mounts, annotations)
     editor.edit_flags()
@@ -702,7 +412,7 @@ class _Editor:
         self.orphans: Dict[int, str] = {}
         self.framing = _Framing(text)
         _load_single_document(text, source)  # counts documents, reports syntax errors with true line numbers
-        self.yaml = new_yaml()
+        self.yaml = _ruamel.new_yaml()
         self.document = self.yaml.load(self.framing.body)
         self._locate()
 
@@ -813,11 +523,11 @@ class _Editor:
     # -- deletions that keep comments -------------------------------------------------------------
 
     def _delete_item(self, seq: Any, index: int, parent: Any, parent_key: Any) -> None:
-        self._keep_orphans(seq, _seq_delete(seq, index, parent, parent_key))
+        self._keep_orphans(seq, _ruamel.seq_delete(seq, index, parent, parent_key))
 
     def _delete_key(self, mapping: Any, key: Any, parent: Any, parent_key: Any) -> None:
         pending = self.orphans.pop(id(mapping[key]), "")
-        self._keep_orphans(mapping, _map_delete(mapping, key, parent, parent_key, pending))
+        self._keep_orphans(mapping, _ruamel.map_delete(mapping, key, parent, parent_key, pending))
 
     def _keep_orphans(self, collection: Any, lines: str) -> None:
         """Comment lines with no line left above them wait until the collection gets content or goes."""
@@ -1016,7 +726,7 @@ class _Editor:
         else:
             _seq_append(existing, [item])
             # Comments that followed the last item of a list this run emptied follow the new items.
-            _attach_following_comments(existing, len(existing) - 1, self.orphans.pop(id(existing), ""))
+            _ruamel.attach_following_comments(existing, len(existing) - 1, self.orphans.pop(id(existing), ""))
 
     def _update_volume(self, volume: Any, mount: MountSpec) -> None:
         host_path = volume["hostPath"]
@@ -1062,7 +772,7 @@ class _Editor:
                     _set_scalar(current, key, value)
             else:
                 _map_insert(current, key, value)
-                _attach_following_comments(current, key, self.orphans.pop(id(current), ""))
+                _ruamel.attach_following_comments(current, key, self.orphans.pop(id(current), ""))
                 self.changes.append(f"added annotation {key}={value}")
         current = self.metadata.get("annotations")
         if removed_any and isinstance(current, CommentedMap) and not current:
@@ -1107,7 +817,7 @@ class _Editor:
                     f"({_first_difference(self.framing.body, unchanged_body)}); "
                     "reformat it the way kubeadm writes manifests first"
                 )
-            body = _dump(self.yaml, self.document)
+            body = _ruamel.dump(self.yaml, self.document)
             self._check_emitted(body)
             after = self.framing.wrap(body)
         command = self.container.get("command")
@@ -1130,7 +840,7 @@ class _Editor:
         It must hold exactly the edited data, and the kubelet must read every value we wrote as we meant it: no
         place where the two readings disagree that did not already disagree (the same way) in the original.
         """
-        reread = new_yaml().load(body)
+        reread = _ruamel.new_yaml().load(body)
         if _plain(reread) != _plain(self.document):
             raise self._fail("internal error: the edited manifest does not read back as the intended data")
         try:
@@ -1173,7 +883,7 @@ def _kubelet_disagreements(text: str) -> "Counter[Tuple[str, str, str]]":
         elif type(kubelet) is not type(intended) or kubelet != intended:
             found[(path, repr(kubelet), repr(intended))] += 1
 
-    walk(_goyaml.load(text), _plain(new_yaml().load(text)), "")
+    walk(_goyaml.load(text), _plain(_ruamel.new_yaml().load(text)), "")
     return found
 
 
@@ -1219,374 +929,3 @@ def _new_volume(mount: MountSpec) -> Any:
     volume["hostPath"] = host_path
     volume["name"] = kubelet_safe(mount.name)
     return volume
-
-
-# --------------------------------------------------------------------------------------------------
-# Stray files in the manifests directory
-# --------------------------------------------------------------------------------------------------
-
-
-class StrayFile:
-    """A file the kubelet would read that has to leave the manifests directory."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-
-    def __repr__(self) -> str:
-        return f"StrayFile({self.path!r}, {self.reason!r})"
-
-
-class StrayScan:
-    def __init__(self, strays: List[StrayFile], warnings: List[str]) -> None:
-        self.strays = strays
-        self.warnings = warnings
-
-
-def stray_pattern(name: str) -> Optional[str]:
-    """The leftover pattern ``name`` matches, if any."""
-    lowered = name.lower()
-    for pattern in STRAY_PATTERNS:
-        if fnmatch.fnmatchcase(lowered, pattern):
-            return pattern
-    return None
-
-
-def _pod_identity(path: str, size: int) -> Tuple[Optional[Tuple[str, str]], Optional[str]]:
-    """(namespace, name) of the pod a file defines, as the kubelet would read it, or a parse problem.
-
-    The kubelet decodes the first YAML (or JSON) document and defaults the namespace to "default".
-    A file that parses but is not a Pod gives (None, None).
-    """
-    if size > MAX_SCAN_BYTES:
-        return None, f"larger than {MAX_SCAN_BYTES} bytes, not read"
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_SCAN_BYTES + 1)
-        text = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, _one_line(exc)
-    yaml = YAML(typ="safe", pure=True)
-    yaml.allow_duplicate_keys = True
-    try:
-        document = next(iter(yaml.load_all(text)), None)
-    except YAMLError as exc:
-        return None, _one_line(exc)
-    except Exception as exc:
-        return None, _one_line(exc)
-    if not isinstance(document, dict) or document.get("kind") != "Pod":
-        return None, None
-    metadata = document.get("metadata")
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
-        return None, None
-    namespace = metadata.get("namespace")
-    return (namespace if isinstance(namespace, str) and namespace else "default", metadata["name"]), None
-
-
-def list_stray_files(
-    manifests_dir: str, manifest_name: str, pod_name: str, pod_namespace: str = "kube-system"
-) -> StrayScan:
-    """Files in ``manifests_dir`` that must go, and warnings about files left alone.
-
-    Like the kubelet (pkg/kubelet/config/file.go): names starting with '.' are skipped, directories
-    are not entered, and only regular files (symlinks followed) are read. A file goes when its name
-    is a leftover pattern, or when it defines the same pod (namespace/name) as ``manifest_name``.
-    A leftover-named file that is the only definition of some other static pod stays, with a
-    warning: moving it would stop that pod. Files that cannot be parsed stay, with a warning.
-    """
-    managed = (pod_namespace or "default", pod_name)
-    # Never the file the manifest path resolves to (when it is a symlink within the directory).
-    managed_file = os.path.realpath(os.path.join(manifests_dir, manifest_name))
-    entries: List[Tuple[str, str, Optional[str], Optional[Tuple[str, str]], Optional[str]]] = []
-    for name in sorted(os.listdir(manifests_dir)):
-        if name.startswith(".") or name == manifest_name:
-            continue
-        path = os.path.join(manifests_dir, name)
-        if not os.path.islink(path) and os.path.realpath(path) == managed_file:
-            continue
-        try:
-            info = os.stat(path)
-        except OSError:
-            continue  # e.g. a dangling symlink: the kubelet cannot read it either
-        if not stat.S_ISREG(info.st_mode):
-            continue
-        identity, problem = _pod_identity(path, info.st_size)
-        entries.append((name, path, stray_pattern(name), identity, problem))
-
-    defined_elsewhere = {identity for _n, _p, pattern, identity, _e in entries if pattern is None and identity}
-    defined_elsewhere.add(managed)
-    strays: List[StrayFile] = []
-    warnings: List[str] = []
-    for _name, path, pattern, identity, problem in entries:
-        if pattern is not None:
-            if identity is not None and identity not in defined_elsewhere:
-                warnings.append(
-                    f"{path} looks like a leftover ({pattern}) but is the only definition of static pod "
-                    f"{identity[0]}/{identity[1]}; left in place because moving it would stop that pod"
-                )
-                continue
-            reason = f"leftover name ({pattern})"
-            if identity == managed:
-                reason += f", defines pod {managed[0]}/{managed[1]}"
-            strays.append(StrayFile(path, reason))
-        elif identity == managed:
-            strays.append(StrayFile(path, f"defines pod {managed[0]}/{managed[1]}, like {manifest_name}"))
-        elif identity is not None and identity[1] == managed[1]:
-            warnings.append(
-                f"{path} defines a pod named {identity[1]} in namespace {identity[0]} "
-                f"(the managed one is in {managed[0]}); left in place"
-            )
-        elif problem is not None:
-            warnings.append(f"{path} is not a readable manifest ({problem}); left in place")
-    return StrayScan(strays, warnings)
-
-
-def _clash_free_name(directory: str, name: str, taken: Set[str]) -> str:
-    candidate, number = name, 0
-    while candidate in taken or os.path.lexists(os.path.join(directory, candidate)):
-        number += 1
-        candidate = f"{name}.{number}"
-    return candidate
-
-
-def plan_stray_moves(strays: List[StrayFile], stray_dir: str) -> List[Dict[str, str]]:
-    """Destinations in ``stray_dir``; a name already there gets a numeric suffix, never overwritten."""
-    taken: Set[str] = set()
-    moves = []
-    for stray in strays:
-        name = _clash_free_name(stray_dir, os.path.basename(stray.path), taken)
-        taken.add(name)
-        moves.append({"from": stray.path, "to": os.path.join(stray_dir, name), "reason": stray.reason})
-    return moves
-
-
-def check_outside_manifests_dir(path: str, manifests_dir: str, option: str) -> None:
-    """Refuse a path inside the manifests directory (real paths compared): the kubelet reads every file there."""
-    check_outside(
-        path,
-        manifests_dir,
-        option,
-        "the kubelet would treat files there as pods; choose a path outside it",
-        place="the manifests directory",
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# The whole operation, as the module runs it
-# --------------------------------------------------------------------------------------------------
-
-
-def default_stray_dir(backup_dir: str) -> str:
-    return os.path.join(backup_dir, _defaults.STRAY_SUBDIR)
-
-
-def read_manifest(path: str) -> Tuple[bytes, str, os.stat_result]:
-    """The manifest's bytes, text and stat, or ManifestError naming the file."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError as exc:
-        raise ManifestError(f"{path} does not exist") from exc
-    except OSError as exc:
-        raise ManifestError(f"{path} cannot be read: {exc.strerror}") from exc
-    if not stat.S_ISREG(info.st_mode):
-        raise ManifestError(f"{path} is not a regular file")
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise ManifestError(f"{path} cannot be read: {exc.strerror}") from exc
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ManifestError(f"{path} is not UTF-8 text: {exc}") from exc
-    return data, text, info
-
-
-def apply_manifest_update(
-    *,
-    path: str = DEFAULT_MANIFEST_PATH,
-    container: str = DEFAULT_CONTAINER,
-    args: Optional[Dict[str, Any]] = None,
-    remove_args: Optional[List[str]] = None,
-    mounts: Optional[List[Any]] = None,
-    remove_mounts: Optional[List[str]] = None,
-    annotations: Optional[Dict[str, Any]] = None,
-    backup: bool = False,
-    backup_dir: str = DEFAULT_BACKUP_DIR,
-    clean_stray: bool = True,
-    stray_dir: Optional[str] = None,
-    check_mode: bool = False,
-    now: Optional[datetime.datetime] = None,
-) -> Dict[str, Any]:
-    """Validate and plan everything, then (unless ``check_mode``) move strays, back up and write.
-
-    Nothing is changed when validation fails. Strays are moved before the manifest is replaced, so
-    the kubelet never sees the new manifest next to a stale duplicate of it.
-    """
-    manifests_dir = os.path.dirname(os.path.abspath(path))
-    data, text, info = read_manifest(path)
-    edit = edit_manifest_text(
-        text,
-        container=container,
-        args=args,
-        remove_args=remove_args,
-        mounts=mounts,
-        remove_mounts=remove_mounts,
-        annotations=annotations,
-        source=path,
-    )
-    after_bytes = edit.after.encode("utf-8") if edit.changed else data
-    for position, raw in enumerate(mounts or []):
-        mount = MountSpec.from_dict(raw, position)
-        real, _note = resolved(mount.host_path)
-        if real == "/":
-            raise ManifestError(
-                f"mounts[{position}] ({mount.name}): host_path {mount.host_path} resolves to / on this host: "
-                "mounting the host's root directory into the container is refused"
-            )
-    stray_target = stray_dir or default_stray_dir(backup_dir)
-    if backup:
-        check_outside_manifests_dir(backup_dir, manifests_dir, "backup_dir")
-        check_directory_path(backup_dir, "backup_dir")
-    moves: List[Dict[str, str]] = []
-    warnings = list(edit.warnings)
-    if clean_stray:
-        check_outside_manifests_dir(stray_target, manifests_dir, "stray_dir")
-        check_directory_path(stray_target, "stray_dir")
-        scan = list_stray_files(manifests_dir, os.path.basename(path), edit.pod_name, edit.pod_namespace)
-        warnings.extend(scan.warnings)
-        moves = plan_stray_moves(scan.strays, stray_target)
-
-    result: Dict[str, Any] = {
-        "changed": edit.changed or bool(moves),
-        "manifest_changed": edit.changed,
-        "path": path,
-        "backup_file": None,
-        "stray_dir": stray_target if clean_stray else None,
-        "stray_files": moves,
-        "changes": list(edit.changes),
-        "command": edit.command,
-        "args": edit.flags,
-        "mounts": edit.mounts,
-        "annotations": edit.annotations,
-        "checksum_before": sha256_hex(data),
-        "checksum_after": sha256_hex(after_bytes),
-        "warnings": warnings,
-        "before": edit.before,
-        "after": edit.after,
-    }
-    if check_mode or not result["changed"]:
-        return result
-
-    done: List[Dict[str, str]] = []
-    try:
-        if moves:
-            ensure_private_directory(stray_target, "stray_dir")
-            for move in moves:
-                landed = move_without_overwrite(move["from"], stray_target, os.path.basename(move["to"]))
-                done.append({"from": move["from"], "to": landed, "reason": move["reason"]})
-            fsync_directory(manifests_dir)
-            result["stray_files"] = done
-        if edit.changed:
-            current, _text, _info = read_manifest(path)
-            if current != data:
-                raise ManifestError(f"{path} changed while it was being edited; nothing was written, run again")
-            if backup:
-                result["backup_file"] = write_backup(path, data, info, backup_dir, now)
-            write_file_atomically(path, after_bytes)
-    except (OSError, KubeAuditError) as exc:
-        result["stray_files"] = done
-        message = str(exc) if isinstance(exc, KubeAuditError) else f"{exc.filename or path}: {exc.strerror or exc}"
-        if done:
-            moved = ", ".join(f"{move['from']} -> {move['to']}" for move in done)
-            message += f" (stray files already moved: {moved})"
-        raise ManifestError(message, partial=result) from exc
-    return result
-
-
-def _pod_of(text: str, source: str, container: Optional[str]) -> Tuple[str, str]:
-    """(namespace, name) of the static pod ``text`` defines, or ManifestError naming ``source``."""
-    document = _load_single_document(text, source)
-    if not isinstance(document, dict) or document.get("kind") != "Pod":
-        kind = document.get("kind") if isinstance(document, dict) else type(document).__name__
-        raise ManifestError(f"{source} is not a static-pod manifest (kind {kind!r}, not 'Pod')")
-    metadata = document.get("metadata")
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
-        raise ManifestError(f"{source} is not a static-pod manifest: metadata.name is missing")
-    if container is not None:
-        spec = document.get("spec")
-        containers = spec.get("containers") if isinstance(spec, dict) else None
-        names = [c.get("name") for c in containers or [] if isinstance(c, dict)] if isinstance(containers, list) else []
-        if container not in names:
-            raise ManifestError(f"{source} has no container named {container!r}: it is not a manifest of this pod")
-    namespace = metadata.get("namespace")
-    return (namespace if isinstance(namespace, str) and namespace else "default", metadata["name"])
-
-
-def _check_same_pod(backup_text: str, backup_file: str, current_text: str, path: str, container: str) -> None:
-    """``restore_from`` must be a manifest of the pod ``path`` defines (when ``path`` can still be read as one)."""
-    wanted = _pod_of(backup_text, backup_file, container)
-    try:
-        current = _pod_of(current_text, path, None)
-    except ManifestError:
-        return  # the current manifest is broken: putting a Pod manifest of the container back is the repair
-    if current != wanted:
-        raise ManifestError(
-            f"restore_from {backup_file} defines pod {wanted[0]}/{wanted[1]}, but {path} defines "
-            f"{current[0]}/{current[1]}: refusing to replace one pod with another"
-        )
-
-
-def restore_manifest(
-    *, path: str, backup_file: str, check_mode: bool = False, container: str = DEFAULT_CONTAINER
-) -> Dict[str, Any]:
-    """Put the bytes of ``backup_file`` back at ``path``: the rollback of a change this module made.
-
-    The manifest is replaced the same way an edit writes it (a dot-file the kubelet ignores, then a rename,
-    keeping mode, owner and SELinux context), never through a temporary file the kubelet would read as a pod.
-    Nothing else in the manifests directory is touched. Unchanged when the bytes are already there.
-    """
-    manifests_dir = os.path.dirname(os.path.abspath(path))
-    check_outside_manifests_dir(backup_file, manifests_dir, "restore_from")
-    backup, backup_text, _backup_info = read_manifest(backup_file)
-    current, current_text, _info = read_manifest(path)
-    _check_same_pod(backup_text, backup_file, current_text, path, container)
-    result: Dict[str, Any] = {
-        "changed": backup != current,
-        "manifest_changed": backup != current,
-        "path": path,
-        "restored_from": backup_file,
-        "backup_file": None,
-        "stray_dir": None,
-        "stray_files": [],
-        "changes": [f"restored from {backup_file}"] if backup != current else [],
-        "checksum_before": sha256_hex(current),
-        "checksum_after": sha256_hex(backup),
-        "warnings": [],
-        "before": current_text,
-        "after": backup_text,
-    }
-    if result["changed"] and not check_mode:
-        write_file_atomically(path, backup)
-    return result
-
-
-def build_diff(result: Dict[str, Any]) -> List[Dict[str, str]]:
-    """Ansible's diff for ``ansible-playbook --diff``: the manifest, then the stray files moving out."""
-    diff: List[Dict[str, str]] = []
-    if result["before"] != result["after"]:
-        diff.append(
-            {
-                "before_header": result["path"],
-                "after_header": result["path"],
-                "before": result["before"],
-                "after": result["after"],
-            }
-        )
-    if result["stray_files"]:
-        manifests_dir = os.path.dirname(os.path.abspath(result["path"]))
-        lines = [f"stray files moved out of {manifests_dir} (the kubelet reads every file there):\n"]
-        for move in result["stray_files"]:
-            lines.append(f"  {move['from']} -> {move['to']}  [{move['reason']}]\n")
-        diff.append({"prepared": "".join(lines)})
-    return diff
