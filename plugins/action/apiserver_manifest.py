@@ -8,8 +8,7 @@ One ``manifest_io`` read (manifest, stray candidates, path guards), the edit her
 ``manifest_io`` write. The master needs only Python's standard library.
 """
 
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults
 from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _action, manifest_update
 
 
@@ -39,16 +38,10 @@ def edit(action, params, task_vars):
     return result
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(_action.Action):
+    def subject(self):
+        return self._task.args.get("path") or _defaults.MANIFEST_PATH
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        _validation, params = self.validate_argument_spec(
-            argument_spec=manifest_update.ARGUMENT_SPEC, mutually_exclusive=manifest_update.MUTUALLY_EXCLUSIVE
-        )
-        params = _action.plain(params)
-        result.update(_action.run(self, lambda: edit(self, params, task_vars), subject=params["path"]))
-        return result
+    def task(self, task_vars):
+        params = self.validated(manifest_update.ARGUMENT_SPEC, mutually_exclusive=manifest_update.MUTUALLY_EXCLUSIVE)
+        return edit(self, params, task_vars)

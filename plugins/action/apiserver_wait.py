@@ -10,8 +10,6 @@ module, which waits on the node (``/proc``, the readiness probe). In check mode 
 
 import base64
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _goyaml
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import ManifestError
 from ansible_collections.nnf.kube_audit.plugins.module_utils.apiserver_process import PROCESS_NAME, find_container
@@ -41,13 +39,9 @@ def wait(action, task_vars):
     return _action.execute(action, "apiserver_wait", args, task_vars)
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(_action.Action):
+    def subject(self):
+        return self._task.args.get("manifest_path") or _defaults.MANIFEST_PATH
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        subject = self._task.args.get("manifest_path") or _defaults.MANIFEST_PATH
-        result.update(_action.run(self, lambda: wait(self, task_vars), subject=subject))
-        return result
+    def task(self, task_vars):
+        return wait(self, task_vars)

@@ -9,8 +9,8 @@ the ``audit_files`` result (policy file and log directory); the manifest edit is
 """
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.plugins.action import ActionBase
 
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
 from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _action, manifest_update
 
@@ -54,17 +54,10 @@ def plan(action, task_vars):
     return result
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(_action.Action):
+    def subject(self):
+        manifest = self._task.args.get("manifest")
+        return (manifest.get("path") if isinstance(manifest, dict) else None) or _defaults.MANIFEST_PATH
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        subject = (
-            (self._task.args.get("manifest") or {}).get("path")
-            if isinstance(self._task.args.get("manifest"), dict)
-            else None
-        )
-        result.update(_action.run(self, lambda: plan(self, task_vars), subject=subject))
-        return result
+    def task(self, task_vars):
+        return plan(self, task_vars)

@@ -9,26 +9,22 @@ the same options, result and messages. On any other host (another connection tha
 there as usual.
 """
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.nnf.kube_audit.plugins.module_utils import _policy_task
 from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _action
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
-
+class ActionModule(_action.Action):
     def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
         if self._connection.transport != "local":
+            result = super(_action.Action, self).run(tmp, task_vars)  # ActionBase's: the module, on its host
             result.update(self._execute_module(task_vars=task_vars))
             return result
-        _validation, params = self.validate_argument_spec(
-            argument_spec=_policy_task.ARGUMENT_SPEC, **_policy_task.ARGUMENT_RULES
-        )
-        params = _action.plain(params)
-        subject = _policy_task.subject_of(params)
-        result.update(_action.run(self, lambda: _policy_task.check(params, subject), subject=subject))
-        return result
+        return super().run(tmp, task_vars)
+
+    def subject(self):
+        args = self._task.args
+        return _policy_task.subject_of({key: args.get(key) for key in ("src", "content")})
+
+    def task(self, task_vars):
+        params = self.validated(_policy_task.ARGUMENT_SPEC, **_policy_task.ARGUMENT_RULES)
+        return _policy_task.check(params, _policy_task.subject_of(params))

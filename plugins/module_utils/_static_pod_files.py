@@ -66,6 +66,14 @@ def check_outside_manifests_dir(path, manifests_dir, option):
     check_outside(path, manifests_dir, option, _MANIFESTS_DIR_WHY, place="the manifests directory")
 
 
+def check_directories(manifests_dir, backup_dir=None, stray_dir=None):
+    """The backup and stray directories (those given) must be outside the manifests directory and be directories."""
+    for option, path in (("backup_dir", backup_dir), ("stray_dir", stray_dir)):
+        if path:
+            check_outside_manifests_dir(path, manifests_dir, option)
+            check_directory_path(path, option)
+
+
 def stray_candidates(manifests_dir, manifest_name, max_bytes):
     """Every file the kubelet would read in ``manifests_dir`` besides the manifest, as the kubelet lists them.
 
@@ -127,12 +135,7 @@ def snapshot(
     manifests_dir = os.path.dirname(os.path.abspath(path))
     if restore_from:
         check_outside_manifests_dir(restore_from, manifests_dir, "restore_from")
-    if backup_dir:
-        check_outside_manifests_dir(backup_dir, manifests_dir, "backup_dir")
-        check_directory_path(backup_dir, "backup_dir")
-    if scan_strays:
-        check_outside_manifests_dir(stray_dir, manifests_dir, "stray_dir")
-        check_directory_path(stray_dir, "stray_dir")
+    check_directories(manifests_dir, backup_dir=backup_dir, stray_dir=stray_dir if scan_strays else None)
     data, info = read_manifest(path)
     result = {
         "path": path,
@@ -190,12 +193,7 @@ def compare_and_swap(
     """
     manifests_dir = os.path.dirname(os.path.abspath(path))
     # The guards of the read, again: a write may come from anywhere, and the directories may have changed since.
-    if backup:
-        check_outside_manifests_dir(backup_dir, manifests_dir, "backup_dir")
-        check_directory_path(backup_dir, "backup_dir")
-    if moves:
-        check_outside_manifests_dir(stray_dir, manifests_dir, "stray_dir")
-        check_directory_path(stray_dir, "stray_dir")
+    check_directories(manifests_dir, backup_dir=backup_dir if backup else None, stray_dir=stray_dir if moves else None)
     _check_unchanged(path, expected_sha256)
     _check_strays_unchanged(moves)
     done = []

@@ -57,6 +57,8 @@ class FakeAction:
         self.removed_tmp_paths = []
 
     def _execute_module(self, module_name=None, module_args=None, task_vars=None, **_ignored):
+        if module_name is None:  # ActionBase: the task's own module, with the task's arguments
+            module_name, module_args = self._task.action, self._task.args if module_args is None else module_args
         assert module_name.startswith(f"{COLLECTION}."), module_name
         module = module_name[len(COLLECTION) + 1 :]
         args = dict(module_args or {}, _ansible_check_mode=bool(self._task.check_mode), _ansible_diff=self._task.diff)
