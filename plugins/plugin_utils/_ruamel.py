@@ -42,6 +42,8 @@ __all__ = [
     "require",
     "seq_append",
     "seq_delete",
+    "set_block_style",
+    "set_flow_style",
 ]
 
 # The releases the editor is tested with: [oldest, newest-minor-excluded). Debian 12 ships 0.17.21.
@@ -311,3 +313,18 @@ def map_delete(mapping: Any, key: Any, parent: Any, parent_key: Any, pending: st
     if mapping and _attach_below_header(parent, parent_key, following):
         return ""
     return following
+
+
+# --------------------------------------------------------------------------------------------------
+# Collection style. Internal relied on: node.fa (format attribute), set_block_style() / set_flow_style().
+# --------------------------------------------------------------------------------------------------
+
+
+def set_block_style(collection: Any) -> None:
+    """Write ``collection`` as a block (``key: value`` lines), e.g. an empty ``{}`` that gets its first key."""
+    collection.fa.set_block_style()
+
+
+def set_flow_style(collection: Any) -> None:
+    """Write ``collection`` in flow style: how kubeadm writes an empty mapping (``{}``)."""
+    collection.fa.set_flow_style()

@@ -71,7 +71,7 @@ def stray_pattern(name: str) -> Optional[str]:
     return None
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
@@ -82,17 +82,17 @@ def pod_identity(candidate: Dict[str, Any]) -> Tuple[Optional[Tuple[str, str]], 
     decodes but is not a Pod gives (None, None).
     """
     if candidate.get("problem"):
-        return None, _one_line(candidate["problem"])
+        return None, one_line(candidate["problem"])
     if candidate.get("content_base64") is None:
         return None, f"larger than {MAX_SCAN_BYTES} bytes, not read"
     try:
         text = base64.b64decode(candidate["content_base64"], validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError) as exc:
-        return None, _one_line(str(exc))
+        return None, one_line(str(exc))
     try:
         document = _goyaml.load(text)
     except _goyaml.YamlError as exc:
-        return None, _one_line(str(exc))
+        return None, one_line(str(exc))
     if not isinstance(document, dict) or document.get("kind") != "Pod":
         return None, None
     metadata = document.get("metadata")

@@ -43,7 +43,7 @@ _DOCUMENT_END_RE = re.compile(r"^\.\.\.[ \t]*(#.*)?$")
 # --------------------------------------------------------------------------------------------------
 
 
-class _Framing:
+class Framing:
     """What ruamel.yaml does not reproduce around a document: kept aside and put back verbatim.
 
     That is the lines before the document content (comments, ``%`` directives, a bare ``---``, blank
@@ -94,7 +94,7 @@ def _line_ending(line: str) -> str:
     return "LF" if line.endswith("\n") else "no line break"
 
 
-def _first_difference(before: str, after: str) -> str:
+def first_difference(before: str, after: str) -> str:
     """Where a rewrite of ``before`` would first differ from it, in words (line numbers from 1)."""
     before_lines = _ruamel.lines(before)
     after_lines = _ruamel.lines(after)
@@ -113,18 +113,18 @@ def _first_difference(before: str, after: str) -> str:
 
 def roundtrip_text(text: str) -> str:
     """Load and dump ``text`` without edits (what an edit does to the bytes it does not touch)."""
-    framing = _Framing(text)
+    framing = Framing(text)
     yaml = _ruamel.new_yaml()
     return framing.wrap(_ruamel.dump(yaml, yaml.load(framing.body)))
 
 
-def _load_single_document(text: str, source: str) -> Any:
+def load_single_document(text: str, source: str) -> Any:
     """Parse ``text`` as exactly one YAML document, or raise ManifestError naming ``source``."""
     yaml = _ruamel.new_yaml()
     try:
         documents = list(yaml.load_all(text))
     except YAMLError as exc:
-        raise ManifestError(f"{source} is not valid YAML: {_one_line(exc)}") from exc
+        raise ManifestError(f"{source} is not valid YAML: {one_line(exc)}") from exc
     if not documents or all(document is None for document in documents):
         raise ManifestError(f"{source} is empty: it contains no YAML document")
     if len(documents) > 1:
@@ -136,7 +136,7 @@ def _load_single_document(text: str, source: str) -> Any:
 
 def pod_of(text: str, source: str, container: Optional[str]) -> Tuple[str, str]:
     """(namespace, name) of the static pod ``text`` defines, or ManifestError naming ``source``."""
-    document = _load_single_document(text, source)
+    document = load_single_document(text, source)
     if not isinstance(document, dict) or document.get("kind") != "Pod":
         kind = document.get("kind") if isinstance(document, dict) else type(document).__name__
         raise ManifestError(f"{source} is not a static-pod manifest (kind {kind!r}, not 'Pod')")
@@ -153,7 +153,7 @@ def pod_of(text: str, source: str, container: Optional[str]) -> Tuple[str, str]:
     return (namespace if isinstance(namespace, str) and namespace else "default", metadata["name"])
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     """A parser error in one line: what went wrong and where, without the echoed source."""
     problem = getattr(exc, "problem", None)
     mark = getattr(exc, "problem_mark", None)
@@ -176,7 +176,7 @@ def kubelet_safe(value: Any) -> Any:
     return value
 
 
-def _set_scalar(owner: Any, key: Any, value: Any) -> None:
+def set_scalar(owner: Any, key: Any, value: Any) -> None:
     """Replace a scalar, keeping its quoting style (and its comments, which ruamel keeps by key)."""
     old = owner[key]
     value = type(old)(value) if isinstance(old, ScalarString) and isinstance(value, str) else kubelet_safe(value)
@@ -186,11 +186,11 @@ def _set_scalar(owner: Any, key: Any, value: Any) -> None:
         owner[key] = value
 
 
-def _seq_append(seq: Any, items: Any) -> None:
+def seq_append(seq: Any, items: Any) -> None:
     _ruamel.seq_append(seq, [kubelet_safe(item) for item in items])
 
 
-def _map_insert(mapping: Any, key: Any, value: Any) -> None:
+def map_insert(mapping: Any, key: Any, value: Any) -> None:
     _ruamel.map_insert(mapping, kubelet_safe(key), kubelet_safe(value))
 
 
@@ -410,8 +410,8 @@ class _Editor:
         self.warnings: List[str] = []
         # Comment lines waiting for a place, by id() of the collection they followed the end of.
         self.orphans: Dict[int, str] = {}
-        self.framing = _Framing(text)
-        _load_single_document(text, source)  # counts documents, reports syntax errors with true line numbers
+        self.framing = Framing(text)
+        load_single_document(text, source)  # counts documents, reports syntax errors with true line numbers
         self.yaml = _ruamel.new_yaml()
         self.document = self.yaml.load(self.framing.body)
         self._locate()
@@ -574,9 +574,9 @@ class _Editor:
             first = occurrences[0]
             if first.value != value:
                 if first.value_index is not None:
-                    _set_scalar(command, first.value_index, value)
+                    set_scalar(command, first.value_index, value)
                 else:
-                    _set_scalar(command, first.index, f"--{first.name}={value}")
+                    set_scalar(command, first.index, f"--{first.name}={value}")
                 self.changes.append(f"replaced --{first.name}={first.value} with --{first.name}={value}")
             for duplicate in occurrences[1:]:
                 delete.update(duplicate.indexes)
@@ -587,7 +587,7 @@ class _Editor:
                 self.changes.append(f"removed {flag.describe()}")
         for index in sorted(delete, reverse=True):
             self._delete_item(command, index, self.container, "command")
-        _seq_append(command, appended)
+        seq_append(command, appended)
 
     # -- mounts ------------------------------------------------------------------------------------
 
@@ -722,9 +722,9 @@ class _Editor:
             if key in owner:
                 owner[key] = CommentedSeq([item])
             else:
-                _map_insert(owner, key, CommentedSeq([item]))
+                map_insert(owner, key, CommentedSeq([item]))
         else:
-            _seq_append(existing, [item])
+            seq_append(existing, [item])
             # Comments that followed the last item of a list this run emptied follow the new items.
             _ruamel.attach_following_comments(existing, len(existing) - 1, self.orphans.pop(id(existing), ""))
 
@@ -732,19 +732,19 @@ class _Editor:
         host_path = volume["hostPath"]
         if host_path.get("path") != mount.host_path:
             self.changes.append(f"volume {mount.name}: hostPath.path {host_path.get('path')} -> {mount.host_path}")
-            _set_or_insert(host_path, "path", mount.host_path)
+            set_or_insert(host_path, "path", mount.host_path)
         if mount.type is not None and host_path.get("type") != mount.type:
             self.changes.append(f"volume {mount.name}: hostPath.type {host_path.get('type')} -> {mount.type}")
-            _set_or_insert(host_path, "type", mount.type)
+            set_or_insert(host_path, "type", mount.type)
 
     def _update_volume_mount(self, entry: Any, mount: MountSpec) -> None:
         if entry.get("mountPath") != mount.mount_path:
             self.changes.append(f"volumeMount {mount.name}: mountPath {entry.get('mountPath')} -> {mount.mount_path}")
-            _set_or_insert(entry, "mountPath", mount.mount_path)
+            set_or_insert(entry, "mountPath", mount.mount_path)
         # An absent readOnly means false: only write it when the meaning changes.
         if bool(entry.get("readOnly", False)) != mount.read_only:
             self.changes.append(f"volumeMount {mount.name}: readOnly -> {str(mount.read_only).lower()}")
-            _set_or_insert(entry, "readOnly", mount.read_only)
+            set_or_insert(entry, "readOnly", mount.read_only)
 
     # -- annotations -------------------------------------------------------------------------------
 
@@ -765,13 +765,13 @@ class _Editor:
                 continue
             if current is None:
                 current = CommentedMap()
-                _map_insert(self.metadata, "annotations", current)
+                map_insert(self.metadata, "annotations", current)
             if key in current:
                 if current[key] != value:
                     self.changes.append(f"annotation {key}: {current[key]} -> {value}")
-                    _set_scalar(current, key, value)
+                    set_scalar(current, key, value)
             else:
-                _map_insert(current, key, value)
+                map_insert(current, key, value)
                 _ruamel.attach_following_comments(current, key, self.orphans.pop(id(current), ""))
                 self.changes.append(f"added annotation {key}={value}")
         current = self.metadata.get("annotations")
@@ -810,16 +810,7 @@ class _Editor:
             self.warnings.append(f"{self.source}: dropped comment lines with nothing left to follow: {lines!r}")
         after = self.text
         if self.changes:
-            unchanged_body = roundtrip_text(self.framing.body)
-            if unchanged_body != self.framing.body:
-                raise self._fail(
-                    "cannot be edited without rewriting lines this edit does not touch "
-                    f"({_first_difference(self.framing.body, unchanged_body)}); "
-                    "reformat it the way kubeadm writes manifests first"
-                )
-            body = _ruamel.dump(self.yaml, self.document)
-            self._check_emitted(body)
-            after = self.framing.wrap(body)
+            after = emit(self.framing, self.yaml, self.document, self._fail, what="manifest", reader="the kubelet")
         command = self.container.get("command")
         annotations = self.metadata.get("annotations")
         return ManifestEdit(
@@ -834,38 +825,49 @@ class _Editor:
             annotations={str(k): _plain(v) for k, v in annotations.items()} if isinstance(annotations, dict) else {},
         )
 
-    def _check_emitted(self, body: str) -> None:
-        """Re-read what we are about to write, as YAML 1.2 and as the kubelet reads it (YAML 1.1, go-yaml v2).
 
-        It must hold exactly the edited data, and the kubelet must read every value we wrote as we meant it: no
-        place where the two readings disagree that did not already disagree (the same way) in the original.
-        """
-        reread = _ruamel.new_yaml().load(body)
-        if _plain(reread) != _plain(self.document):
-            raise self._fail("internal error: the edited manifest does not read back as the intended data")
-        try:
-            before = _kubelet_disagreements(self.framing.body)
-        except _goyaml.YamlError:
-            before = None  # the kubelet cannot read the original either: nothing to compare with
-        try:
-            after = _kubelet_disagreements(body)
-        except _goyaml.YamlError as exc:
-            if before is None:
-                return
-            raise self._fail(f"internal error: the kubelet could not read the edited manifest: {exc}") from None
-        new = after - (before or Counter())
-        if new:
-            path, kubelet, intended = sorted(new)[0]
-            raise self._fail(
-                f"internal error: the kubelet (YAML 1.1) would read {path} of the edited manifest as {kubelet}, "
-                f"not as {intended}"
-            )
+def emit(framing: Framing, yaml: Any, document: Any, fail: Any, *, what: str, reader: str) -> str:
+    """The edited ``document`` as text in its original ``framing``, after the checks that make an edit safe.
+
+    The original body must round-trip unchanged (else the edit would rewrite lines it does not touch). What is about
+    to be written is read again, as YAML 1.2 and as Kubernetes reads it (YAML 1.1, go-yaml v2: ``reader``, the
+    kubelet or kubeadm): it must hold exactly the edited data, with no place where the two readings disagree that did
+    not already disagree (the same way) in the original. ``fail(problem)`` makes the error naming the file.
+    """
+    unchanged_body = roundtrip_text(framing.body)
+    if unchanged_body != framing.body:
+        raise fail(
+            "cannot be edited without rewriting lines this edit does not touch "
+            f"({first_difference(framing.body, unchanged_body)}); reformat it the way kubeadm writes {what}s first"
+        )
+    body = _ruamel.dump(yaml, document)
+    reread = _ruamel.new_yaml().load(body)
+    if _plain(reread) != _plain(document):
+        raise fail(f"internal error: the edited {what} does not read back as the intended data")
+    try:
+        before = kubelet_disagreements(framing.body)
+    except _goyaml.YamlError:
+        before = None  # Kubernetes cannot read the original either: nothing to compare with
+    try:
+        after = kubelet_disagreements(body)
+    except _goyaml.YamlError as exc:
+        if before is not None:
+            raise fail(f"internal error: {reader} could not read the edited {what}: {exc}") from None
+        return framing.wrap(body)
+    new = after - (before or Counter())
+    if new:
+        path, kubelet, intended = sorted(new)[0]
+        raise fail(
+            f"internal error: {reader} (YAML 1.1) would read {path} of the edited {what} as {kubelet}, "
+            f"not as {intended}"
+        )
+    return framing.wrap(body)
 
 
 _MISSING = "(absent)"
 
 
-def _kubelet_disagreements(text: str) -> "Counter[Tuple[str, str, str]]":
+def kubelet_disagreements(text: str) -> "Counter[Tuple[str, str, str]]":
     """Where the kubelet's reading of ``text`` (YAML 1.1) differs from YAML 1.2's: (path, kubelet, 1.2) counts.
 
     List positions are left out of the paths, so an item that moved (a flag removed above it) is still the same
@@ -904,11 +906,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _set_or_insert(mapping: Any, key: str, value: Any) -> None:
+def set_or_insert(mapping: Any, key: str, value: Any) -> None:
     if key in mapping:
-        _set_scalar(mapping, key, value)
+        set_scalar(mapping, key, value)
     else:
-        _map_insert(mapping, key, value)
+        map_insert(mapping, key, value)
 
 
 def _new_volume_mount(mount: MountSpec) -> Any:
