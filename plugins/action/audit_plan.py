@@ -10,9 +10,9 @@ the ``audit_files`` result (policy file and log directory); the manifest edit is
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _kubeadm_config
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
-from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _action, manifest_update
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _action, kubeadm_config_update, manifest_update
 
 
 def manifest_params(options):
@@ -30,27 +30,87 @@ def manifest_params(options):
     return validated.validated_parameters
 
 
+KUBEADM_CONFIG_SPEC = dict(
+    kubeconfig=dict(type="path", default=_kubeadm_config.DEFAULT_KUBECONFIG),
+    read=dict(type="bool", default=False),
+    required=dict(type="bool", default=False),
+)
+
+
+def kubeadm_params(options):
+    """The ``kubeadm_config`` option, checked."""
+    validated = ArgumentSpecValidator(KUBEADM_CONFIG_SPEC).validate(options)
+    if validated.error_messages:
+        raise KubeAuditError(f"kubeadm_config: {'; '.join(validated.error_messages)}")
+    return validated.validated_parameters
+
+
+def not_yet_a_master(params, kubeconfig):
+    """The manifest part of the plan of a node that is no control-plane node yet: nothing to do, and why."""
+    return {
+        "changed": False,
+        "manifest_changed": False,
+        "skipped": True,
+        "path": params["path"],
+        "stray_files": [],
+        "warnings": [],
+        "before": "",
+        "after": "",
+        "msg": (
+            f"{params['path']} and {kubeconfig} do not exist: not a control-plane node yet. The policy file and the "
+            "log directory are prepared; kubeadm join --control-plane renders the manifest from kubeadm-config."
+        ),
+    }
+
+
 def plan(action, task_vars):
     args = _action.plain(action._task.args)
-    unknown = sorted(set(args) - {"files", "manifest"})
+    unknown = sorted(set(args) - {"files", "manifest", "kubeadm_config"})
     if unknown:
-        raise KubeAuditError(f"Unsupported parameters: {', '.join(unknown)} (supported: files, manifest)")
+        raise KubeAuditError(
+            f"Unsupported parameters: {', '.join(unknown)} (supported: files, manifest, kubeadm_config)"
+        )
     params = manifest_params(args.get("manifest") or {})
+    kubeadm = kubeadm_params(args["kubeadm_config"]) if args.get("kubeadm_config") is not None else None
     read = manifest_update.read_options(params)
     if args.get("files") is not None:
         read["files"] = args["files"]
+    if kubeadm is not None:
+        read.update(kubeconfig=kubeadm["kubeconfig"], read_kubeadm_config=kubeadm["read"], missing_ok=True)
     remote = _action.execute(action, "manifest_io", read, task_vars)
-    manifest, _write = manifest_update.plan(params, remote["snapshot"])
+    snapshot = remote["snapshot"]
+    if snapshot.get("exists", True):
+        manifest, _write = manifest_update.plan(params, snapshot)
+    elif remote["kubeconfig_exists"]:
+        raise KubeAuditError(
+            f"{params['path']} does not exist, but {kubeadm['kubeconfig']} does: this is a control-plane node "
+            "without that manifest (is kube_audit_manifest_path right?)"
+        )
+    else:
+        manifest = not_yet_a_master(params, kubeadm["kubeconfig"])
     files = remote.get("files")
     diff = list((files or {}).pop("diff", [])) + manifest_update.build_diff(manifest)
+    warnings = list(manifest["warnings"])
     needs_change = bool(manifest["changed"] or (files or {}).get("changed"))
     result = {"changed": needs_change, "needs_change": needs_change, "manifest": manifest_update.registered(manifest)}
+    if kubeadm is not None:
+        result["kubeconfig_exists"] = remote["kubeconfig_exists"]
+    if kubeadm is not None and kubeadm["read"]:
+        config_params = dict(
+            {key: params[key] for key in ("args", "remove_args", "mounts", "remove_mounts")},
+            required=kubeadm["required"],
+        )
+        config, _text = kubeadm_config_update.plan(config_params, remote["kubeadm_config"])
+        diff += kubeadm_config_update.build_diff(config)
+        warnings += config["warnings"]
+        result["kubeadm_config"] = kubeadm_config_update.registered(config)
+        result["changed"] = result["changed"] or config["changed"]
     if files is not None:
         result["files"] = files
     if action._task.diff and diff:
         result["diff"] = diff
-    if manifest["warnings"]:
-        result["warnings"] = manifest["warnings"]
+    if warnings:
+        result["warnings"] = warnings
     return result
 
 

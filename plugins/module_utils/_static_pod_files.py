@@ -130,15 +130,23 @@ def snapshot(
     stray_dir=None,
     host_paths=(),
     restore_from=None,
+    missing_ok=False,
 ):
-    """What the controller needs to plan an edit (or a restore) of the manifest at ``path``; changes nothing."""
+    """What the controller needs to plan an edit (or a restore) of the manifest at ``path``; changes nothing.
+
+    With ``missing_ok``, a manifest that does not exist is reported (``exists`` false, nothing else read) instead
+    of refused: a node that is not a control-plane node yet.
+    """
     manifests_dir = os.path.dirname(os.path.abspath(path))
     if restore_from:
         check_outside_manifests_dir(restore_from, manifests_dir, "restore_from")
     check_directories(manifests_dir, backup_dir=backup_dir, stray_dir=stray_dir if scan_strays else None)
+    if missing_ok and not os.path.lexists(path):
+        return {"path": path, "exists": False}
     data, info = read_manifest(path)
     result = {
         "path": path,
+        "exists": True,
         "content_base64": encode(data),
         "sha256": sha256_hex(data),
         "mtime": info.st_mtime,

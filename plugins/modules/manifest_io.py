@@ -71,6 +71,25 @@ options:
       - With O(operation=read), also return this file's bytes (a backup to put back). Refused inside the
         manifests directory.
     type: path
+  missing_ok:
+    description:
+      - With O(operation=read), report a manifest that does not exist (RV(snapshot.exists) false) instead of failing.
+    type: bool
+    default: false
+    version_added: 0.1.1
+  kubeconfig:
+    description:
+      - With O(operation=read), say whether this kubeconfig exists (RV(kubeconfig_exists)); with
+        O(read_kubeadm_config), also read the C(kube-system/kubeadm-config) ConfigMap with it.
+    type: path
+    version_added: 0.1.1
+  read_kubeadm_config:
+    description:
+      - With O(operation=read) and O(kubeconfig), read the ConfigMap in the same call (RV(kubeadm_config)), as
+        M(nnf.kube_audit.kubeadm_config_io) reads it.
+    type: bool
+    default: false
+    version_added: 0.1.1
   files:
     description:
       - With O(operation=read), plan M(nnf.kube_audit.audit_files) with these options in the same call, in check
@@ -152,6 +171,9 @@ snapshot:
     path:
       description: The manifest.
       type: str
+    exists:
+      description: Whether it exists (false only with O(missing_ok); nothing else is returned then).
+      type: bool
     content_base64:
       description: Its bytes, base64-encoded.
       type: str
@@ -187,6 +209,19 @@ snapshot:
     stray_dir_entries: []
     host_paths: {}
     restore: null
+kubeconfig_exists:
+  description: With O(kubeconfig), whether it exists.
+  returned: when O(kubeconfig) is set
+  type: bool
+  sample: true
+kubeadm_config:
+  description: With O(read_kubeadm_config), what M(nnf.kube_audit.kubeadm_config_io) returns as its C(kubeadm_config).
+  returned: when O(read_kubeadm_config) is set
+  type: dict
+  sample:
+    kubeconfig_exists: true
+    found: true
+    resource_version: "12345"
 files:
   description: With O(files), the result of M(nnf.kube_audit.audit_files) planned in check mode.
   returned: when O(files) is set
@@ -218,7 +253,13 @@ import binascii
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _errors, _static_pod_files, audit_files
+from ansible_collections.nnf.kube_audit.plugins.module_utils import (
+    _defaults,
+    _errors,
+    _kubeadm_config,
+    _static_pod_files,
+    audit_files,
+)
 
 
 def plan_files(options, diff):
@@ -240,7 +281,12 @@ def read(params, diff):
         stray_dir=params["stray_dir"],
         host_paths=params["host_paths"],
         restore_from=params["restore_from"],
+        missing_ok=params["missing_ok"],
     )
+    if params["kubeconfig"]:
+        result["kubeconfig_exists"] = _kubeadm_config.kubeconfig_exists(params["kubeconfig"])
+        if params["read_kubeadm_config"]:
+            result["kubeadm_config"] = _kubeadm_config.read(params["kubeconfig"])
     if params["files"] is not None:
         result["files"] = plan_files(params["files"], diff)
     return result
@@ -290,6 +336,9 @@ def main():
             host_paths=dict(type="list", elements="path", default=[]),
             restore_from=dict(type="path"),
             files=dict(type="dict"),
+            missing_ok=dict(type="bool", default=False),
+            kubeconfig=dict(type="path"),
+            read_kubeadm_config=dict(type="bool", default=False),
             expected_sha256=dict(type="str", no_log=False),
             content_base64=dict(type="str"),
             backup=dict(type="bool", default=False),

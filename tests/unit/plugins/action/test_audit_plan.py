@@ -108,7 +108,7 @@ def test_warnings_of_the_manifest_plan_reach_ansible(tmp_path, node):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ({"manifest": {}, "bogus": 1}, "Unsupported parameters: bogus (supported: files, manifest)"),
+        ({"manifest": {}, "bogus": 1}, "Unsupported parameters: bogus (supported: files, manifest, kubeadm_config)"),
         ({"manifest": ["path"]}, "manifest must be a dict of apiserver_manifest options, got ['path']"),
         ({"manifest": {"restore_from": "/b/x.yaml"}}, "manifest: restore_from is not a plan; use apiserver_manifest"),
         ({"manifest": {"clean_stray": "perhaps"}}, "manifest: "),
