@@ -47,19 +47,21 @@ def kubeadm_params(options):
 
 def not_yet_a_master(params, kubeconfig):
     """The manifest part of the plan of a node that is no control-plane node yet: nothing to do, and why."""
+    msg = (
+        f"{params['path']} and {kubeconfig} do not exist: not a control-plane node yet. The manifest is skipped; the "
+        "policy file and the log directory are prepared, and kubeadm join --control-plane renders the manifest from "
+        "kubeadm-config."
+    )
     return {
         "changed": False,
         "manifest_changed": False,
         "skipped": True,
         "path": params["path"],
         "stray_files": [],
-        "warnings": [],
+        "warnings": [msg],
         "before": "",
         "after": "",
-        "msg": (
-            f"{params['path']} and {kubeconfig} do not exist: not a control-plane node yet. The policy file and the "
-            "log directory are prepared; kubeadm join --control-plane renders the manifest from kubeadm-config."
-        ),
+        "msg": msg,
     }
 
 

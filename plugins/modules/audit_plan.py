@@ -33,6 +33,28 @@ options:
         (its C(restore_from) is not a plan and is refused).
     type: dict
     required: true
+  kubeadm_config:
+    description:
+      - Also say whether O(kubeadm_config.kubeconfig) exists (RV(kubeconfig_exists)) and, with
+        O(kubeadm_config.read), plan M(nnf.kube_audit.kubeadm_config) for the flags and mounts of O(manifest), from a
+        read of the ConfigMap in the same call (RV(kubeadm_config)).
+      - With it, a node that has neither the manifest nor the kubeconfig is not a control-plane node yet: the
+        manifest part is skipped (RV(manifest.skipped)) with a warning instead of failing.
+    type: dict
+    version_added: 0.1.1
+    suboptions:
+      kubeconfig:
+        description: The kubeconfig on the master.
+        type: path
+        default: /etc/kubernetes/admin.conf
+      read:
+        description: Read and plan the ConfigMap too (on one master of the cluster).
+        type: bool
+        default: false
+      required:
+        description: A missing kubeconfig or ConfigMap fails instead of being a warning.
+        type: bool
+        default: false
 notes:
   - The result of each part is what the module would return in check mode.
 requirements:
@@ -108,6 +130,23 @@ manifest:
     manifest_changed: true
     changes: [added --audit-log-path=/var/log/kubernetes/kube-apiserver-audit.log]
     stray_files: []
+kubeconfig_exists:
+  description: With O(kubeadm_config), whether the kubeconfig exists on the master.
+  returned: when O(kubeadm_config) is set
+  type: bool
+  sample: true
+kubeadm_config:
+  description:
+    - With O(kubeadm_config.read), what M(nnf.kube_audit.kubeadm_config) returns in check mode (C(changed),
+      C(found), C(changes), C(api_version), C(resource_version)).
+  returned: when O(kubeadm_config.read) is true
+  type: dict
+  sample:
+    changed: true
+    found: true
+    changes: ["added extraArgs audit-log-path=/var/log/kubernetes/kube-apiserver-audit.log"]
+    api_version: kubeadm.k8s.io/v1beta4
+    resource_version: "12345"
 diff:
   description: In diff mode, the planned changes of the policy file, the log directory and the manifest.
   returned: when diff mode is on and something would change
