@@ -39,6 +39,8 @@ KUBEADM_CONFIG_SPEC = dict(
 
 def kubeadm_params(options):
     """The ``kubeadm_config`` option, checked."""
+    if not isinstance(options, dict):
+        raise KubeAuditError(f"kubeadm_config must be a dict of kubeconfig, read and required, got {options!r}")
     validated = ArgumentSpecValidator(KUBEADM_CONFIG_SPEC).validate(options)
     if validated.error_messages:
         raise KubeAuditError(f"kubeadm_config: {'; '.join(validated.error_messages)}")
