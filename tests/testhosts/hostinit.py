@@ -14,8 +14,9 @@ From ``HOST_DIR/host.json`` it:
    site-packages, the user site and any other non-standard-library entry of its sys.path), so that only the standard
    library imports there. The stand-ins' Python (``python``, the project venv) must need none of those directories;
 3. sets its hostname, /etc/hostname, /etc/hosts, /etc/machine-id, copies ``HOST_DIR/seed`` over / (manifests,
-   PKI, sshd config, host key, authorized key, Ansible local facts), and puts the crictl stand-in on the host's
-   PATH as /usr/local/bin/crictl (in the host's /usr overlay: the machine's /usr/local/bin never sees it);
+   PKI, kubeadm's records, admin.conf, sshd config, host key, authorized key, Ansible local facts), and puts the
+   crictl and kubeadm stand-ins on the host's PATH as /usr/local/bin/crictl and /usr/local/bin/kubeadm (in the
+   host's /usr overlay: the machine's /usr/local/bin never sees them);
 4. runs ``sshd -D`` and the kubelet stand-in, restarting either if it dies, reaping orphans, until SIGTERM or until
    the run's ``state.json`` disappears (a torn-down run never leaves a host behind). When it exits, the kernel
    kills whatever is left in its PID namespace and drops the mount namespace with all its mounts.
@@ -226,22 +227,23 @@ class Host:
             for filename in files:
                 shutil.copy2(os.path.join(directory, filename), os.path.join(target_dir, filename))
         self.unlock_root()
-        self.install_crictl()
+        for tool in ("crictl", "kubeadm"):
+            self.install_tool(tool)
         for directory in ("/run/sshd", "/var/log/pods", "/var/log/containers", "/run/kubelet-standin"):
             os.makedirs(directory, mode=0o755, exist_ok=True)
 
-    def install_crictl(self) -> None:
-        """/usr/local/bin/crictl runs the crictl stand-in, where module.get_bin_path looks for crictl.
+    def install_tool(self, name: str) -> None:
+        """/usr/local/bin/NAME runs the NAME stand-in (crictl, kubeadm), where module.get_bin_path looks for it.
 
         A wrapper, not a symlink: the stand-in's ``#!/usr/bin/env python`` finds no ``python`` on a host's PATH.
         """
-        target = "/usr/local/bin/crictl"
+        target = f"/usr/local/bin/{name}"
         if not under(target, self.private_dirs):
-            raise RuntimeError(f"{target} is outside the private filesystem: not installing crictl there")
-        crictl = os.path.join(self.config["testhosts_dir"], "bin", "crictl")
+            raise RuntimeError(f"{target} is outside the private filesystem: not installing {name} there")
+        standin = os.path.join(self.config["testhosts_dir"], "bin", name)
         os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
         with open(target, "w", encoding="utf-8") as handle:
-            handle.write(f'#!/bin/sh\nexec {shlex.quote(self.config["python"])} {shlex.quote(crictl)} "$@"\n')
+            handle.write(f'#!/bin/sh\nexec {shlex.quote(self.config["python"])} {shlex.quote(standin)} "$@"\n')
         os.chmod(target, 0o755)
 
     @staticmethod

@@ -8,7 +8,7 @@ real kubeadm manifest, and for Ansible a bare /usr/bin/python3 (its standard lib
 Everything a run makes is recorded in ``<run dir>/state.json`` (PIDs with their start times, namespaces), so
 ``down`` ends exactly those processes, after a failed ``up`` too.
 
-    .venv/bin/python tests/testhosts/testhosts.py up [--hosts 3] [--run-dir DIR]
+    .venv/bin/python tests/testhosts/testhosts.py [--run-dir DIR] up [--hosts 3] [--joining master-3]
     .venv/bin/python tests/testhosts/testhosts.py status
     ansible -i .tmp/testhosts/default/inventory.yml all -m ping
     .venv/bin/python tests/testhosts/testhosts.py down
@@ -35,7 +35,7 @@ TESTHOSTS_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(TESTHOSTS_DIR))
 sys.path.insert(0, TESTHOSTS_DIR)
 
-from standin import procutil, static_pods  # noqa: E402 - needs the path above
+from standin import configmaps, kubeconfig, procutil, static_pods  # noqa: E402 - needs the path above
 
 FIXTURES_DIR = os.path.join(REPO, "tests", "fixtures", "manifests")
 # One real kubeadm manifest per host, in this order (a fourth host and more cycle through the list).
@@ -49,6 +49,20 @@ APISERVER_FIXTURES = (
 ETCD_FIXTURE = "etcd-v3.5.10.yaml"
 SCHEDULER_FIXTURE = "kube-scheduler-v1.29.0.yaml"
 STRAY_NAMES = ("kube-apiserver.yaml-orig", "kube-apiserver.yaml.bak")
+# The kube-system/kubeadm-config ConfigMap's ClusterConfiguration, by kubeadm API version (--kubeadm-config).
+KUBEADM_FIXTURES_DIR = os.path.join(REPO, "tests", "fixtures", "kubeadm")
+KUBEADM_CONFIG_FIXTURES = {
+    "v1beta3": "cluster-configuration-v1beta3-v1.29.0.yaml",  # kubeadm 1.29 and 1.30
+    "v1beta4": "cluster-configuration-v1beta4-v1.32.0.yaml",  # kubeadm 1.31 and later
+}
+# On each host: what kubeadm made for the node (the kubeadm stand-in's defaults) and the credentials join writes.
+KUBEADM_DEFAULTS_DIR = "/etc/kubernetes/.kubeadm-standin"
+ADMIN_CONF = "/etc/kubernetes/admin.conf"
+# kubeadm 1.29+: admin.conf's user is in kubeadm:cluster-admins (bound to cluster-admin); system:masters is
+# super-admin.conf's.
+ADMIN_SUBJECT = "/O=kubeadm:cluster-admins/CN=kubernetes-admin"
+# The test cluster's store ("etcd"), shared by every kube-apiserver stand-in of the run (standin/configmaps.py).
+STORE = os.path.join("cluster", "store.json")
 DEFAULT_RUN_DIR = os.path.join(REPO, ".tmp", "testhosts", "default")
 UP_LOCK = os.path.join(REPO, ".tmp", "testhosts", ".up.lock")
 OVERLAY_DIRS = ("/etc", "/root", "/var", "/usr", "/opt", "/srv")
@@ -63,7 +77,17 @@ COLLECTIONS = os.path.join(REPO, ".tmp", "collections")
 # project venv's Python (sys.executable), which lives outside those directories.
 MASTER_PYTHON = "/usr/bin/python3"
 # What the run dir holds; ``down`` removes these and nothing else.
-RUN_ENTRIES = ("state.json", "state.json.tmp", "hosts", "ssh", "pki", "inventory.yml", "instances.json", "ssh_config")
+RUN_ENTRIES = (
+    "state.json",
+    "state.json.tmp",
+    "hosts",
+    "ssh",
+    "pki",
+    "cluster",
+    "inventory.yml",
+    "instances.json",
+    "ssh_config",
+)
 
 
 class TestHostError(Exception):
@@ -172,7 +196,11 @@ def write_file(path: str, data, mode: int = 0o644) -> None:
 
 
 def make_pki(pki_dir: str, addresses: List[str]) -> None:
-    """A CA and one serving certificate for every host address (EC P-256: fast), made once per run."""
+    """A CA, one serving certificate for every host address and admin.conf's client certificate (EC P-256: fast).
+
+    Made once per run: every host's kube-apiserver stand-in serves ``apiserver.crt`` and trusts clients of
+    ``ca.crt``; ``admin.crt`` is the ``kubernetes-admin`` user of every host's ``/etc/kubernetes/admin.conf``.
+    """
     os.makedirs(pki_dir, mode=0o700, exist_ok=True)
     ca_key, ca_crt = os.path.join(pki_dir, "ca.key"), os.path.join(pki_dir, "ca.crt")
     key, csr, crt = (os.path.join(pki_dir, f"apiserver.{ext}") for ext in ("key", "csr", "crt"))
@@ -185,6 +213,12 @@ def make_pki(pki_dir: str, addresses: List[str]) -> None:
     write_file(extensions, f"subjectAltName={','.join(names)}\nextendedKeyUsage=serverAuth\n", 0o600)
     sign = ["-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial", "-days", "7", "-extfile", extensions]
     run(["openssl", "x509", "-req", "-in", csr, *sign, "-out", crt])
+    admin_key, admin_csr, admin_crt = (os.path.join(pki_dir, f"admin.{ext}") for ext in ("key", "csr", "crt"))
+    run(["openssl", "req", "-new", *ec, "-keyout", admin_key, "-out", admin_csr, "-subj", ADMIN_SUBJECT])
+    client_extensions = os.path.join(pki_dir, "admin.ext")
+    write_file(client_extensions, "keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n", 0o600)
+    sign = ["-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial", "-days", "7", "-extfile", client_extensions]
+    run(["openssl", "x509", "-req", "-in", admin_csr, *sign, "-out", admin_crt])
 
 
 def sshd_config(name: str, address: str, port: int) -> str:
@@ -210,18 +244,50 @@ Subsystem sftp internal-sftp
 
 
 def seed_host(host: Dict, run_dir: str, client_public_key: str, with_strays: bool) -> None:
-    """Everything copied over the host's / at boot: manifests, PKI, sshd, authorized key, Ansible local facts."""
+    """Everything copied over the host's / at boot: manifests, kubeadm's records, PKI, sshd, key, Ansible facts.
+
+    A master gets its static pod manifests and ``/etc/kubernetes/admin.conf``; a joining host (``--joining``) an
+    empty manifests directory and neither. Both get what kubeadm made for the node in ``KUBEADM_DEFAULTS_DIR``
+    (the kubeadm stand-in's defaults, and the admin.conf ``kubeadm join --control-plane`` writes), and the path of
+    the run's store in ``/run/kubelet-standin/cluster-store`` (where the kube-apiserver stand-in finds it).
+    """
     seed = os.path.join(host["host_dir"], "seed")
     address = host["address"]
     with open(os.path.join(FIXTURES_DIR, host["fixture"]), encoding="utf-8") as handle:
         apiserver = localize_manifest(handle.read(), address)
-    manifests = os.path.join(seed, "etc", "kubernetes", "manifests")
-    write_file(os.path.join(manifests, "kube-apiserver.yaml"), apiserver, 0o600)
     with open(os.path.join(FIXTURES_DIR, ETCD_FIXTURE), encoding="utf-8") as handle:
-        write_file(os.path.join(manifests, "etcd.yaml"), localize_manifest(handle.read(), address), 0o600)
-    shutil.copyfile(os.path.join(FIXTURES_DIR, SCHEDULER_FIXTURE), os.path.join(manifests, "kube-scheduler.yaml"))
-    os.chmod(os.path.join(manifests, "kube-scheduler.yaml"), 0o600)
+        etcd = localize_manifest(handle.read(), address)
+    with open(os.path.join(FIXTURES_DIR, SCHEDULER_FIXTURE), encoding="utf-8") as handle:
+        scheduler = handle.read()
+    pki = os.path.join(run_dir, "pki")
+    pems = {}
+    for name in ("ca.crt", "admin.crt", "admin.key"):
+        with open(os.path.join(pki, name), "rb") as handle:
+            pems[name] = handle.read()
+    server = f"https://{address}:{host['apiserver_port']}"
+    admin_conf = kubeconfig.admin_kubeconfig(server, pems["ca.crt"], pems["admin.crt"], pems["admin.key"])
+    records = os.path.join(seed, KUBEADM_DEFAULTS_DIR.lstrip("/"))
+    for name, text in (
+        ("kube-apiserver.yaml", apiserver),
+        ("etcd.yaml", etcd),
+        ("kube-scheduler.yaml", scheduler),
+        ("admin.conf", admin_conf),
+    ):
+        write_file(os.path.join(records, name), text, 0o600)
+    os.chmod(records, 0o700)
+    write_file(
+        os.path.join(seed, "run", "kubelet-standin", configmaps.STORE_POINTER), os.path.join(run_dir, STORE) + "\n"
+    )
+    manifests = os.path.join(seed, "etc", "kubernetes", "manifests")
+    os.makedirs(manifests, mode=0o755, exist_ok=True)
     host["strays"] = []
+    if host.get("joining"):
+        with_strays = False
+    else:
+        write_file(os.path.join(manifests, "kube-apiserver.yaml"), apiserver, 0o600)
+        write_file(os.path.join(manifests, "etcd.yaml"), etcd, 0o600)
+        write_file(os.path.join(manifests, "kube-scheduler.yaml"), scheduler, 0o600)
+        write_file(os.path.join(seed, ADMIN_CONF.lstrip("/")), admin_conf, 0o600)
     if with_strays:
         for name in STRAY_NAMES:
             write_file(os.path.join(manifests, name), apiserver, 0o600)
@@ -229,7 +295,6 @@ def seed_host(host: Dict, run_dir: str, client_public_key: str, with_strays: boo
         shutil.copyfile(os.path.join(TESTHOSTS_DIR, "seed", "haproxy.yaml"), os.path.join(manifests, "haproxy.yaml"))
         os.chmod(os.path.join(manifests, "haproxy.yaml"), 0o600)
 
-    pki = os.path.join(run_dir, "pki")
     for flag, source, mode in (
         ("tls-cert-file", "apiserver.crt", 0o644),
         ("tls-private-key-file", "apiserver.key", 0o600),
@@ -253,8 +318,45 @@ def seed_host(host: Dict, run_dir: str, client_public_key: str, with_strays: boo
         "apiserver_port": host["apiserver_port"],
         "stray_files": host["strays"],
         "kubelet_state_dir": "/run/kubelet-standin",
+        "joining": bool(host.get("joining")),
+        "admin_conf": ADMIN_CONF,
+        "kubeadm_defaults_dir": KUBEADM_DEFAULTS_DIR,
+        "kubeadm_config": host.get("kubeadm_config"),
     }
     write_file(os.path.join(seed, "etc", "ansible", "facts.d", "testhost.fact"), json.dumps(facts, indent=2) + "\n")
+
+
+def fixture_version(fixture: str) -> str:
+    """The Kubernetes version of a kube-apiserver fixture: its image tag (``v1.29.3``)."""
+    with open(os.path.join(FIXTURES_DIR, fixture), encoding="utf-8") as handle:
+        match = re.search(r"image: \S+/kube-apiserver:(v[0-9][^\s]*)", handle.read())
+    if not match:
+        raise TestHostError(f"{fixture} names no kube-apiserver image tag")
+    return match.group(1)
+
+
+def default_kubeadm_config(fixture: str) -> str:
+    """The ClusterConfiguration version kubeadm of the fixture's Kubernetes writes: v1beta4 from 1.31 on."""
+    major, minor = (int(part) for part in fixture_version(fixture).lstrip("v").split(".")[:2])
+    return "v1beta4" if (major, minor) >= (1, 31) else "v1beta3"
+
+
+def cluster_configuration(api: str, first_master: Dict) -> str:
+    """The kubeadm-config ConfigMap's text: the fixture of ``api``, for the first master's version and address.
+
+    ``kubernetesVersion`` becomes the first master's (its image tag); the address the fixture was written for
+    (``controlPlaneEndpoint``, ``certSANs``) becomes the first master's address and port.
+    """
+    with open(os.path.join(KUBEADM_FIXTURES_DIR, KUBEADM_CONFIG_FIXTURES[api]), encoding="utf-8") as handle:
+        text = handle.read()
+    version = fixture_version(first_master["fixture"])
+    text = re.sub(r"(?m)^kubernetesVersion: .*$", f"kubernetesVersion: {version}", text)
+    endpoint = re.search(r"(?m)^controlPlaneEndpoint: ([0-9.]+):(\d+)$", text)
+    if endpoint:
+        old = endpoint.group(1)
+        text = text.replace(endpoint.group(0), f"controlPlaneEndpoint: {old}:{first_master['apiserver_port']}")
+        text = re.sub(r"(?<![0-9.])" + re.escape(old) + r"(?![0-9])", first_master["address"], text)
+    return text
 
 
 def apiserver_port(fixture: str, address: str) -> int:
@@ -301,6 +403,15 @@ def up(args: argparse.Namespace) -> int:
                 raise TestHostError(f"{fixture} is not in tests/fixtures/manifests")
     if args.stray_host and args.stray_host not in names:
         raise TestHostError(f"--stray-host {args.stray_host} is none of the hosts ({', '.join(names)})")
+    joining = [name for name in (args.joining or "").split(",") if name]
+    for name in joining:
+        if name not in names:
+            raise TestHostError(f"--joining {name} is none of the hosts ({', '.join(names)})")
+    masters = [name for name in names if name not in joining]
+    if not masters:
+        raise TestHostError("--joining needs at least one host that is a master already (its API serves the join)")
+    if args.stray_host in joining:
+        raise TestHostError(f"--stray-host {args.stray_host} is joining: stray manifests would make it a master")
     if os.geteuid() != 0:
         raise TestHostError("test masters need root (namespaces, mounts, sshd)")
     for tool in ("unshare", "openssl", "ssh-keygen", "/usr/sbin/sshd", MASTER_PYTHON):
@@ -314,7 +425,9 @@ def up(args: argparse.Namespace) -> int:
         problems = teardown(state)  # stale state of a run that died without down
         if problems:
             raise TestHostError("an earlier run left things behind: " + "; ".join(problems))
-    stray_host = args.stray_host or names[0]
+    stray_host = args.stray_host or masters[0]
+    first_master = names.index(masters[0])
+    kubeadm_api = args.kubeadm_config or default_kubeadm_config(fixtures[first_master])
     started = time.monotonic()
     os.makedirs(state.run_dir, mode=0o700, exist_ok=True)
     state.data = {"format": 1, "run_dir": state.run_dir, "repo": REPO, "python": sys.executable, "created": now_iso()}
@@ -324,7 +437,7 @@ def up(args: argparse.Namespace) -> int:
         os.makedirs(os.path.dirname(UP_LOCK), exist_ok=True)
         with open(UP_LOCK, "a", encoding="utf-8") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            bring_up(state, args, names, fixtures, stray_host)
+            bring_up(state, args, names, fixtures, stray_host, joining=joining, kubeadm_api=kubeadm_api)
     except BaseException:
         if not args.keep_on_failure:
             say("up failed: tearing down what was made")
@@ -335,7 +448,16 @@ def up(args: argparse.Namespace) -> int:
     return 0
 
 
-def bring_up(state: RunState, args: argparse.Namespace, names: List[str], fixtures: List[str], stray_host: str) -> None:
+def bring_up(
+    state: RunState,
+    args: argparse.Namespace,
+    names: List[str],
+    fixtures: List[str],
+    stray_host: str,
+    *,
+    joining: List[str],
+    kubeadm_api: str,
+) -> None:
     run_dir = state.run_dir
     addresses, ssh_port = choose_addresses(len(names), fixtures, args.subnet)
     ensure_collection_link()
@@ -354,6 +476,8 @@ def bring_up(state: RunState, args: argparse.Namespace, names: List[str], fixtur
                 "apiserver_port": apiserver_port(fixture, address),
                 "fixture": fixture,
                 "host_dir": host_dir,
+                "joining": name in joining,
+                "kubeadm_config": kubeadm_api,
             }
         )
     keygen = [["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"testhosts@{run_dir}", "-f", identity]]
@@ -368,6 +492,8 @@ def bring_up(state: RunState, args: argparse.Namespace, names: List[str], fixtur
             raise TestHostError(f"ssh-keygen failed: {process.stderr.read().decode().strip()}")
     with open(identity + ".pub", encoding="utf-8") as handle:
         client_public_key = handle.read()
+    first_master = next(host for host in hosts if not host["joining"])
+    configmaps.seed_store(os.path.join(run_dir, STORE), cluster_configuration(kubeadm_api, first_master))
     known_hosts = []
     for host in hosts:
         seed_host(host, run_dir, client_public_key, with_strays=host["name"] == stray_host)
@@ -463,8 +589,13 @@ def ssh_answers(address: str, port: int) -> bool:
         return False
 
 
-def apiserver_settled(status: Optional[Dict]) -> bool:
-    """Ready, or visibly not going to be (crashed at least once, or volumes failing): ``up`` stops waiting."""
+def apiserver_settled(status: Optional[Dict], joining: bool = False) -> bool:
+    """Ready, or visibly not going to be (crashed at least once, or volumes failing): ``up`` stops waiting.
+
+    A joining host has no kube-apiserver yet: its kubelet stand-in running (a status written) is enough.
+    """
+    if joining:
+        return bool(status)
     if not status or not status.get("apiserver"):
         return bool(status) and status.get("podStarts", 0) == 0 and bool(status.get("staticPods"))
     apiserver = status["apiserver"]
@@ -489,7 +620,7 @@ def wait_until_up(state: RunState, timeout: float, wait_for_apiserver: bool) -> 
                 host["namespaces"] = procutil.namespace_ids(record["pid"])
                 state.save()
             if ssh_answers(host["address"], host["ssh_port"]) and (
-                not wait_for_apiserver or apiserver_settled(host_status(host))
+                not wait_for_apiserver or apiserver_settled(host_status(host), host.get("joining"))
             ):
                 pending.discard(host["name"])
         if pending and time.monotonic() > deadline:
@@ -530,9 +661,15 @@ def write_client_files(state: RunState) -> None:
     ]
     write_file(os.path.join(state.run_dir, "instances.json"), json.dumps(instances, indent=2) + "\n", 0o600)
     lines = ["# Written by tests/testhosts/testhosts.py up; removed by down.", "all:", "  children:"]
-    lines += ["    kube_control_plane:", "      hosts:"]
-    for host in state.hosts:
-        lines.append(f"        {host['name']}: {{ansible_host: {host['address']}, ansible_port: {host['ssh_port']}}}")
+    # hosts brought up with --joining are no masters yet: a group of their own, for kubeadm join
+    for group, joining in (("kube_control_plane", False), ("kube_control_plane_joining", True)):
+        members = [host for host in state.hosts if bool(host.get("joining")) == joining]
+        if members:
+            lines += [f"    {group}:", "      hosts:"]
+        for host in members:
+            lines.append(
+                f"        {host['name']}: {{ansible_host: {host['address']}, ansible_port: {host['ssh_port']}}}"
+            )
     lines += [
         "  vars:",
         f"    ansible_user: {ssh['user']}",
@@ -641,6 +778,8 @@ def print_status(state: RunState) -> None:
         summary = "down"
         if alive:
             summary = "no kube-apiserver pod"
+            if host.get("joining"):
+                summary += " (joining: not a master until kubeadm join --control-plane)"
             if apiserver:
                 ready = "ready" if apiserver.get("ready") else "not ready"
                 summary = (
@@ -698,6 +837,17 @@ def parse_arguments(argv: Optional[List[str]] = None) -> argparse.Namespace:
     up_parser.add_argument("--names", help="comma-separated host names instead of --hosts")
     up_parser.add_argument("--fixtures", help="comma-separated kube-apiserver fixtures, one per host")
     up_parser.add_argument("--stray-host", help="host that gets stray backups and haproxy.yaml (default: first)")
+    up_parser.add_argument(
+        "--joining",
+        help="comma-separated hosts brought up as not yet masters (no kube-apiserver manifest, no admin.conf), "
+        "for kubeadm join --control-plane",
+    )
+    up_parser.add_argument(
+        "--kubeadm-config",
+        choices=sorted(KUBEADM_CONFIG_FIXTURES),
+        help="kubeadm API version of the kubeadm-config ConfigMap (default: by the first master's Kubernetes: "
+        "1.29/1.30 v1beta3, 1.31+ v1beta4)",
+    )
     up_parser.add_argument("--subnet", help="loopback /24 to use, e.g. 127.0.10 (default: first free from 127.0.10)")
     up_parser.add_argument("--ready-delay", type=float, help="seconds before kube-apiserver is ready (default 0.5)")
     up_parser.add_argument("--backoff-base", type=float, default=1.0, help="first crash-loop delay (kubelet: 10 s)")

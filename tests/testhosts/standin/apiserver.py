@@ -21,6 +21,9 @@ Test knobs (files the tests place on a host, in ``/run/kubelet-standin``): ``rea
 ``fault-apiserver-crash`` (an apiserver started with audit flags exits 1 at once; the file's text is the error, a
 first line ``once`` removes the file after one crash), ``audit-log-megabyte`` (bytes per "MB" of
 ``--audit-log-maxsize``, to see rotations without writing megabytes).
+
+One API object: ``kube-system/kubeadm-config`` (GET, PUT with resourceVersion compare-and-swap) for clients with a
+certificate of ``--client-ca-file``, from the run's shared store: ``configmaps.py``, ``clientcert.py``.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import time
 import uuid
 from typing import Dict, List, Optional, Tuple
 
-from standin import audit_event, flags, lumberjack, procutil, requestinfo, static_pods
+from standin import audit_event, clientcert, configmaps, flags, lumberjack, procutil, requestinfo, static_pods
 
 ENV_MOUNTS = "KUBE_APISERVER_STANDIN_MOUNTS"
 ENV_ROOTFS = "KUBE_APISERVER_STANDIN_ROOTFS"
@@ -310,6 +313,7 @@ class ServerState:
         self.username_headers = requestinfo.split_list_flag(values.get("requestheader-username-headers"))
         self.group_headers = requestinfo.split_list_flag(values.get("requestheader-group-headers"))
         self.extra_prefixes = requestinfo.split_list_flag(values.get("requestheader-extra-headers-prefix"))
+        self.allowed_names = requestinfo.split_list_flag(values.get("requestheader-allowed-names"))
         self.ready_delay = knobs.ready_delay()
 
     def ready(self) -> bool:
@@ -352,7 +356,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 500, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": str(exc)}, audit_id
             )
             return
-        user = requestinfo.authenticate(self.headers, state.username_headers, state.group_headers, state.extra_prefixes)
+        user = clientcert.authenticate(self.request, self.headers, state)
         level, omit = state.auditor.level(requestinfo.policy_request(info, user))
         event_fields = {
             "api_version": state.auditor.api_version,
@@ -372,7 +376,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             state.auditor.emit(
                 audit_event.new_event(stage=audit_event.STAGE_REQUEST_RECEIVED, stage_time=received, **event_fields)
             )
-        code, payload = self.route(info, state)
+        code, payload = configmaps.route(self, info, user, body) or self.route(info, state)
         if audited and audit_event.STAGE_RESPONSE_COMPLETE not in omit:
             state.auditor.emit(
                 audit_event.new_event(
@@ -380,7 +384,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     stage_time=time.time(),
                     response_code=code,
                     response_object=payload if info["resourceRequest"] else None,
-                    annotations={"authorization.k8s.io/decision": "allow", "authorization.k8s.io/reason": ""},
+                    annotations={
+                        "authorization.k8s.io/decision": "forbid" if code == 403 else "allow",
+                        "authorization.k8s.io/reason": "",
+                    },
                     **event_fields,
                 )
             )
@@ -483,6 +490,9 @@ def start(values: Dict[str, str], klog: Klog) -> Tuple[Server, ServerState]:
         raise CommandFailed(f"unable to load server certificate: {go_error('open', missing, exc)}") from exc
     except (OSError, ssl.SSLError) as exc:
         raise CommandFailed(f"unable to load server certificate: {exc}") from exc
+    error = clientcert.request_client_certificates(context, values.get("client-ca-file"), files.resolve)
+    if error:
+        raise CommandFailed(error)
     try:
         server = Server((host, port), context)
     except OSError as exc:

@@ -128,6 +128,8 @@ def test_up_and_down_leave_nothing_behind_even_when_a_host_died(tmp_path):
         with open(f"{root}/usr/local/bin/crictl", encoding="utf-8") as handle:  # in the host's /usr overlay only
             assert handle.read().endswith(f'{os.path.join(testhosts.TESTHOSTS_DIR, "bin", "crictl")} "$@"\n')
         assert os.access(f"{root}/usr/local/bin/crictl", os.X_OK)
+        with open(f"{root}/usr/local/bin/kubeadm", encoding="utf-8") as handle:
+            assert handle.read().endswith(f'{os.path.join(testhosts.TESTHOSTS_DIR, "bin", "kubeadm")} "$@"\n')
     if os.path.exists("/usr/local/bin/crictl"):  # a machine may have its own; it must not be the hosts' wrapper
         with open("/usr/local/bin/crictl", "rb") as handle:
             assert testhosts.TESTHOSTS_DIR.encode() not in handle.read()
