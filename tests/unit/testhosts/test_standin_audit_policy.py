@@ -19,7 +19,7 @@ import testhosts
 import yaml
 from standin import audit_policy, requestinfo
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_policy as collection_policy
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import audit_policy as collection_policy
 
 TESTS = Path(__file__).resolve().parents[2]
 CONFORMANCE = TESTS / "conformance"
