@@ -10,10 +10,10 @@ module, which waits on the node (``/proc``, the readiness probe). In check mode 
 
 import base64
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _goyaml
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import ManifestError
 from ansible_collections.nnf.kube_audit.plugins.module_utils.apiserver_process import PROCESS_NAME, find_container
-from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _action
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _action, _goyaml
 
 
 def container_spec(content_base64, path, name):

@@ -38,7 +38,7 @@ options:
       - Also say whether O(kubeadm_config.kubeconfig) exists (RV(kubeconfig_exists)) and, with
         O(kubeadm_config.read), plan M(nnf.kube_audit.kubeadm_config) for the flags and mounts of O(manifest), from a
         read of the ConfigMap in the same call (RV(kubeadm_config)).
-      - With it, a node that has neither the manifest nor the kubeconfig is not a control-plane node yet: the
+      - With it, a node that has neither the manifest nor the kubeconfig is not a control-plane node yet, so the
         manifest part is skipped (RV(manifest.skipped)) with a warning instead of failing.
     type: dict
     version_added: 0.1.1

@@ -78,15 +78,14 @@ options:
     type: list
     elements: dict
 notes:
-  - Run it where the policy is, normally on the controller with C(delegate_to=localhost) and C(run_once=true).
-    There (a C(local) connection) its action plugin runs the same checks in the controller's own process, without
-    starting a module; on any other host the module runs there.
+  - The checks always run on the Ansible controller (an action plugin, in Ansible's own process), whatever the
+    task's host, and O(src) is a file on the controller; masters need no YAML library. Use C(run_once=true).
   - The checks are those of kube-apiserver's C(LoadPolicyFromFile); the error texts are kube-apiserver's.
     A few rare YAML syntax errors are worded slightly differently than by kube-apiserver, but fail all the same.
 attributes:
   action:
     support: full
-    description: On a C(local) connection the checks run in the controller's process.
+    description: The checks run on the controller, in Ansible's process.
   check_mode:
     support: full
     description: The module never changes anything; check mode makes no difference.
@@ -94,7 +93,7 @@ attributes:
     support: none
     description: There is never anything to show a difference for.
 requirements:
-  - PyYAML on the host that runs the module (ansible-core's own dependency)
+  - PyYAML on the Ansible controller (ansible-core's own dependency)
 seealso:
   - name: Kubernetes auditing
     description: Audit policy format and levels.
@@ -233,20 +232,3 @@ error:
   type: str
   sample: "rules[0].level: Required value"
 """
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _errors, _policy_task
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=_policy_task.ARGUMENT_SPEC, supports_check_mode=True, **_policy_task.ARGUMENT_RULES
-    )
-    subject = _policy_task.subject_of(module.params)
-    result = _errors.run(module, lambda: _policy_task.check(module.params, subject), subject=subject)
-    module.exit_json(**result)
-
-
-if __name__ == "__main__":
-    main()

@@ -83,7 +83,7 @@ options:
     elements: str
   required:
     description:
-      - When the kubeconfig or the ConfigMap does not exist (not a kubeadm cluster, not a control-plane node yet):
+      - When the kubeconfig or the ConfigMap does not exist (not a kubeadm cluster, not a control-plane node yet),
         fail (V(true)) or warn and change nothing (V(false)). A kubeconfig that cannot be used, an API server that
         cannot be reached or refuses, or a ClusterConfiguration that does not parse always fails.
     type: bool

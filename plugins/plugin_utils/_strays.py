@@ -16,7 +16,7 @@ import fnmatch
 import os
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _goyaml
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _goyaml
 
 # Names of editor/patch/package-manager leftovers. The kubelet reads every non-dot regular file in the
 # manifests directory whatever its suffix, so these must not stay there. Matched case-insensitively.

@@ -16,9 +16,9 @@ import re
 from collections import Counter
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _flags, _goyaml
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _flags
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import ManifestError
-from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _ruamel
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _goyaml, _ruamel
 from ansible_collections.nnf.kube_audit.plugins.plugin_utils._ruamel import (
     CommentedMap,
     CommentedSeq,

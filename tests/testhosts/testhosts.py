@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import errno
 import fcntl
 import json
 import os
@@ -516,7 +517,7 @@ def bring_up(
 
 
 def ensure_collection_link() -> None:
-    """The collection importable as ansible_collections.nnf.kube_audit (the apiserver stand-in loads audit_policy)."""
+    """The collection importable as ansible_collections.nnf.kube_audit (molecule's ANSIBLE_COLLECTIONS_PATH)."""
     link = os.path.join(COLLECTIONS, "ansible_collections", "nnf", "kube_audit")
     if not os.path.lexists(link):
         os.makedirs(os.path.dirname(link), exist_ok=True)
@@ -730,12 +731,28 @@ def teardown(state: RunState) -> List[str]:
         for entry in RUN_ENTRIES:
             path = os.path.join(state.run_dir, entry)
             if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path)
+                remove_tree(path)
             elif os.path.lexists(path):
                 os.remove(path)
         with contextlib.suppress(OSError):  # something else lives there (molecule's ephemeral dir): leave it
             os.rmdir(state.run_dir)
     return problems
+
+
+def remove_tree(path: str, attempts: int = 100) -> None:
+    """shutil.rmtree, retried while the kernel still tears the hosts' namespaces down.
+
+    The last process of a host's mount namespace has exited, but the kernel unmounts its overlays a moment later,
+    and overlayfs empties its work directory as it does: an rmtree racing that meets "Directory not empty".
+    """
+    for attempt in range(attempts):
+        try:
+            shutil.rmtree(path)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EBUSY) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 def mounts_under(directory: str) -> List[str]:

@@ -6,9 +6,11 @@ Started by the kubelet stand-in from the manifest's ``command`` (``tests/testhos
 2. parses the flags like kube-apiserver (unknown flag: usage, ``Error: unknown flag: --x``, exit 1) and validates
    the audit options with kube-apiserver's messages (``"command failed" err=...``, exit 1);
 3. listens with TLS (``--tls-cert-file``/``--tls-private-key-file``) on the readiness probe's address;
-4. loads ``--audit-policy-file`` with the collection's own ``audit_policy`` module_utils (the validator the
-   collection ships, checked against kube-apiserver's conformance cases) and creates ``--audit-log-path`` like
-   ``ensureLogFile`` (directory 0700, file 0600);
+4. loads ``--audit-policy-file`` with its own reader and evaluator (``standin/audit_policy.py``, written from
+   k8s.io/apiserver's reader, validation and checker and held to kube-apiserver's conformance cases; never the
+   collection's ``audit_policy`` module_utils, which is what the stand-in judges; exit 1 with
+   ``loading audit policy file: ...``) and creates ``--audit-log-path`` like ``ensureLogFile`` (directory 0700,
+   file 0600);
 5. serves ``/livez``, ``/readyz``, ``/healthz`` (ready after a configurable delay) and ``/version``; any other request
    is authenticated from the request headers, evaluated against the policy and logged as audit.k8s.io/v1 events
    (one per stage the policy keeps) through lumberjack-style rotation, then answered with a small JSON Status.
@@ -42,7 +44,7 @@ import time
 import uuid
 from typing import Dict, List, Optional, Tuple
 
-from standin import audit_event, clientcert, configmaps, flags, lumberjack, procutil, requestinfo, static_pods
+from standin import audit_event, audit_policy, clientcert, configmaps, flags, lumberjack, procutil, requestinfo, static_pods
 
 ENV_MOUNTS = "KUBE_APISERVER_STANDIN_MOUNTS"
 ENV_ROOTFS = "KUBE_APISERVER_STANDIN_ROOTFS"
@@ -54,7 +56,7 @@ ENV_PARENT = "KUBE_APISERVER_STANDIN_PARENT"
 DEFAULT_KNOBS_DIR = "/run/kubelet-standin"
 DEFAULT_READY_DELAY = 0.5
 HEALTH_PATHS = ("/healthz", "/livez", "/readyz")
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+POLICY_ERROR_PREFIX = "loading audit policy file: "  # AuditOptions.ApplyTo's wrapping of LoadPolicyFromFile
 
 USAGE = """\
 Usage:
@@ -181,21 +183,10 @@ class Knobs:
 # --------------------------------------------------------------------------------------------------- audit
 
 
-def load_audit_policy_module():
-    """The collection's audit_policy module_utils (the project's own validator and evaluator)."""
-    collections = os.path.join(REPO, ".tmp", "collections")
-    if collections not in sys.path:
-        sys.path.insert(0, collections)
-    from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_policy  # noqa: PLC0415
-
-    return audit_policy
-
-
 class Auditor:
     """Policy plus backend: decides each request's level and writes its events."""
 
-    def __init__(self, policy_module, policy, writer, log_format: str, api_version: str):
-        self.policy_module = policy_module
+    def __init__(self, policy: Optional[audit_policy.Policy], writer, log_format: str, api_version: str):
         self.policy = policy
         self.writer = writer  # RotatingLog, a stdout wrapper, or None (no log backend)
         self.encode = audit_event.encode_legacy if log_format == "legacy" else audit_event.encode_json
@@ -205,8 +196,7 @@ class Auditor:
     def level(self, attributes: Dict) -> Tuple[str, List[str]]:
         if self.policy is None or self.writer is None:
             return "None", []
-        level, omit_stages = self.policy_module.evaluate(self.policy, attributes)
-        return level, list(omit_stages or [])
+        return self.policy.evaluate(attributes)
 
     def emit(self, event: Dict) -> None:
         line = self.encode(event)
@@ -222,26 +212,25 @@ class StdoutLog:
 
 def build_auditor(options: flags.AuditOptions, files: ContainerFiles, knobs: Knobs, klog: Klog) -> Auditor:
     """AuditOptions.ApplyTo: policy first, then the log file (created even without a policy), then the webhook."""
-    policy_module, policy = None, None
+    policy = None
     if options.policy_file:
         path = options.policy_file
-        policy_module = load_audit_policy_module()
         try:
             with open(files.resolve(path)[0], "rb") as handle:
                 data = handle.read()
-        except OSError as exc:
+        except OSError as exc:  # LoadPolicyFromFile, wrapped by AuditOptions.ApplyTo
             operation = "read" if isinstance(exc, IsADirectoryError) else "open"  # os.ReadFile's PathError
-            reason = f"failed to read file path {policy_module.go_quote(path)}: {go_error(operation, path, exc)}"
-            raise CommandFailed(policy_module.apiserver_error_message(reason)) from exc
+            reason = f"failed to read file path {audit_policy.go_quote(path)}: {go_error(operation, path, exc)}"
+            raise CommandFailed(f"{POLICY_ERROR_PREFIX}{reason}") from exc
         try:
-            policy, warnings = policy_module.load_policy(data)
-        except policy_module.PolicyError as exc:
+            policy, warnings = audit_policy.load_policy(data)
+        except audit_policy.PolicyLoadError as exc:
             for warning in exc.warnings:
                 klog.warning("reader.go:72", warning)
-            raise CommandFailed(policy_module.apiserver_error_message(f"{exc.message}: from file {path}")) from exc
+            raise CommandFailed(f"{POLICY_ERROR_PREFIX}{exc.message}: from file {path}") from exc
         for warning in warnings:
             klog.warning("reader.go:72", warning)
-        klog.info("reader.go:90", f'"Loaded audit policy rules" count={len(policy.get("rules") or [])} file="{path}"')
+        klog.info("reader.go:90", f'"Loaded audit policy rules" count={len(policy.rules)} file="{path}"')
 
     writer = None
     if options.log_path == "-":
@@ -260,7 +249,7 @@ def build_auditor(options: flags.AuditOptions, files: ContainerFiles, knobs: Kno
                 f"{go_error('stat', options.webhook_config_file, exc)}"
             ) from exc
         klog.warning("audit.go:300", "kube-apiserver stand-in: audit webhook events are not sent anywhere")
-    return Auditor(policy_module, policy, writer, options.log_format, options.log_version)
+    return Auditor(policy, writer, options.log_format, options.log_version)
 
 
 def open_log(options: flags.AuditOptions, files: ContainerFiles, knobs: Knobs) -> lumberjack.RotatingLog:

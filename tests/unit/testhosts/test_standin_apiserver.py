@@ -171,6 +171,26 @@ def test_an_invalid_policy_fails_with_the_validators_message(apiserver):
     assert f': from file {server.policy}"' in stderr
 
 
+def test_a_removed_policy_version_fails_and_an_unknown_field_only_warns(apiserver):
+    server = apiserver(policy="apiVersion: audit.k8s.io/v1beta1\nkind: Policy\nrules:\n- level: Metadata\n")
+    server.flags.append(f"--audit-policy-file={server.policy}")
+    code, stderr = server.run()
+    assert code == 1
+    assert (
+        'err="loading audit policy file: failed decoding: no kind \\"Policy\\" is registered for version '
+        '\\"audit.k8s.io/v1beta1\\"'
+    ) in stderr
+    server.policy.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  verb: [get]\n")
+    server.start()
+    server.stop()
+    warnings = [line for line in server.process.stderr.read().decode().splitlines() if line.startswith("W")]
+    assert len(warnings) == 1
+    assert warnings[0].endswith(
+        "Audit policy contains errors, falling back to lenient decoding: strict decoding error: unknown field "
+        '"rules[0].verb"'
+    )
+
+
 def test_the_crash_fault_fails_apiservers_with_audit_flags_and_a_one_shot_fault_disarms(apiserver):
     server = apiserver("--audit-log-path=-")
     (server.knobs / "fault-apiserver-crash").write_text("once\nsimulated crash: audit backend broken\n")

@@ -1,19 +1,21 @@
-"""audit_policy's action plugin: on the controller (a local connection) the checks run in Ansible's own process.
+"""audit_policy's action plugin: the checks run on the controller, in Ansible's own process, whatever the host.
 
 The in-process run must be the module, only faster: the same result for a good policy, the same failure (message,
 ``error``, ``policy_warnings``) for a bad one, the same refusal of bad options; on any other connection the module
 runs on its host.
 """
 
+import base64
+import hashlib
 import types
 from pathlib import Path
 
 import action_runner
-import module_runner
 import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.nnf.kube_audit.plugins.action import audit_policy
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import audit_policy as engine
 
 PRESET = Path(__file__).resolve().parents[4] / "roles" / "kube_audit" / "files" / "presets" / "nnf.yaml"
 BAD_LEVEL = "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: metadata\n"
@@ -25,27 +27,23 @@ def in_process(args, tmp_path, transport="local", **options):
     return action, action.run(task_vars={})
 
 
-def without_noise(result):
-    return {key: value for key, value in result.items() if key not in ("invocation", "_ansible_no_log")}
-
-
-def test_on_the_controller_the_result_is_the_modules_without_a_module_process(tmp_path):
-    module = module_runner.run("audit_policy", {"src": str(PRESET)}, tmp_path)
+def test_the_result_is_the_engines_for_exactly_the_file_bytes(tmp_path):
     action, result = in_process({"src": str(PRESET)}, tmp_path)
-    assert action.calls == []  # nothing was executed as a module
-    assert without_noise(result) == without_noise(module)
-    assert result["checksum"] and result["content_base64"]
+    assert action.calls == []  # nothing was executed on the host
+    data = PRESET.read_bytes()
+    assert base64.b64decode(result["content_base64"]) == data
+    assert result["checksum"] == hashlib.sha256(data).hexdigest()
+    assert result["policy"] == engine.load_policy(data)[0]
+    assert "warnings" not in result  # none to show: no empty list either
 
 
-def test_an_invalid_policy_fails_in_process_as_the_module_fails(tmp_path):
-    args = {"content": BAD_LEVEL}
-    module = module_runner.run("audit_policy", args, tmp_path)
-    action, result = in_process(args, tmp_path)
+def test_an_invalid_policy_fails_with_kube_apiservers_message_and_no_traceback(tmp_path):
+    action, result = in_process({"content": BAD_LEVEL}, tmp_path)
     assert action.calls == []
     assert result["failed"] is True
-    assert result["msg"] == module["msg"]
-    assert 'rules[0].level: Unsupported value: "metadata"' in result["msg"]
-    assert (result["error"], result["policy_warnings"]) == (module["error"], module["policy_warnings"])
+    assert result["msg"].startswith('audit policy content: rules[0].level: Unsupported value: "metadata"')
+    assert result["error"] == result["msg"][len("audit policy content: ") :]
+    assert result["policy_warnings"] == []
     assert "exception" not in result  # the user's input, not our bug: no traceback
 
 
@@ -54,14 +52,9 @@ def test_bad_options_are_refused_by_ansibles_own_checks(tmp_path):
         in_process({"src": str(PRESET), "content": BAD_LEVEL}, tmp_path)
 
 
-def test_on_another_connection_the_module_runs_on_its_host(tmp_path):
-    action, result = in_process({"src": str(PRESET)}, tmp_path, transport="ssh", stdlib_only=False)
-    assert [call.module for call in action.calls] == ["audit_policy"]
-    assert result["checksum"] == module_runner.run("audit_policy", {"src": str(PRESET)}, tmp_path)["checksum"]
-
-
-def test_on_a_bare_host_the_module_says_what_it_needs(tmp_path):
-    action, result = in_process({"src": str(PRESET)}, tmp_path, transport="ssh", stdlib_only=True)
-    assert [call.module for call in action.calls] == ["audit_policy"]
-    assert result["failed"] is True
-    assert result["msg"].startswith("Failed to import the required Python library (PyYAML) on the host")
+@pytest.mark.parametrize("transport", ["ssh", "local"])
+def test_on_any_connection_the_checks_run_on_the_controller(tmp_path, transport):
+    """Masters have no YAML library: the policy is never checked on the task's host, whatever the connection."""
+    action, result = in_process({"src": str(PRESET)}, tmp_path, transport=transport)
+    assert action.calls == []
+    assert result["checksum"] == hashlib.sha256(PRESET.read_bytes()).hexdigest()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.nnf.kube_audit.plugins.module_utils import _errors
-from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_policy as ap
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import audit_policy as ap
 
 TESTS = Path(__file__).resolve().parents[3]
 CONFORMANCE = TESTS / "conformance"

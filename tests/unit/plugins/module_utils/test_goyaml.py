@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _goyaml, audit_policy
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _goyaml, audit_policy
 
 
 def test_the_policy_engine_uses_this_decoder():

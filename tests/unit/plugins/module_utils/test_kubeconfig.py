@@ -9,7 +9,8 @@ import textwrap
 
 import pytest
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _goyaml, _kubeconfig
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _kubeconfig
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _goyaml
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
 from ansible_collections.nnf.kube_audit.plugins.module_utils._kubeconfig import (
     Kubeconfig,

@@ -1,4 +1,4 @@
-"""audit_policy module, run as Ansible runs it: a module process reading its arguments file."""
+"""audit_policy as Ansible runs it: its action plugin, which checks the policy on the controller."""
 
 import base64
 import hashlib
@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_policy as ap
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _errors
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _goyaml, _policy_task
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import audit_policy as ap
 
 COLLECTIONS = Path(__file__).resolve().parents[4] / ".tmp" / "collections"
-MODULE = "ansible_collections.nnf.kube_audit.plugins.modules.audit_policy"
 POLICIES = Path(__file__).resolve().parents[3] / "fixtures" / "policies"
 NNF_DEPLOY = POLICIES / "nnf-deploy-audit-policy.yaml"
 LENIENT = "Audit policy contains errors, falling back to lenient decoding: strict decoding error: "
@@ -31,21 +32,35 @@ NNF_RULES = [
 ]
 
 
-def run_module(tmp_path, check_mode=False, pythonpath=(), **params):
-    params.update(_ansible_check_mode=check_mode)
-    args_file = tmp_path / "args.json"
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": params}))
+# The task as Ansible runs it: the real action plugin (the checks run on the controller, in its process), in a
+# process of its own so that a test can hide a library from it.
+DRIVER = """
+import json, sys
+import action_runner
+from ansible.errors import AnsibleActionFail
+from ansible_collections.nnf.kube_audit.plugins.action import audit_policy
+params, workdir, check_mode = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3] == "1"
+action = action_runner.action_module(audit_policy, params, workdir, check_mode=check_mode)
+try:
+    result = action.run(task_vars={})
+except AnsibleActionFail as exc:
+    result = {"failed": True, "msg": exc.message}
+print(json.dumps(result))
+"""
+HELPERS = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+
+
+def run_module(tmp_path, check_mode=False, **params):
     completed = subprocess.run(
-        [sys.executable, "-m", MODULE, str(args_file)],
+        [sys.executable, "-c", DRIVER, json.dumps(params), str(tmp_path), "1" if check_mode else "0"],
         capture_output=True,
         text=True,
-        env=dict(os.environ, PYTHONPATH=os.pathsep.join([*pythonpath, str(COLLECTIONS)])),
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join([*HELPERS, str(COLLECTIONS)])),
         check=False,
         timeout=60,
     )
-    result = json.loads(completed.stdout)
-    assert (completed.returncode != 0) is bool(result.get("failed")), completed.stderr
-    return result
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
 
 
 def test_src_is_checked_and_returned_unchanged(tmp_path):
@@ -235,13 +250,12 @@ def test_an_invalid_policy_fails_with_its_warnings_and_no_traceback(tmp_path):
     assert "exception" not in result
 
 
-def test_missing_pyyaml_is_reported(tmp_path):
-    shadow = tmp_path / "shadow" / "yaml"
-    shadow.mkdir(parents=True)
-    (shadow / "__init__.py").write_text("raise ImportError('No module named yaml')\n")
-    result = run_module(tmp_path, pythonpath=[str(shadow.parent)], rules=[{"level": "Metadata"}])
-    assert result["failed"] is True
-    assert result["msg"].startswith("Failed to import the required Python library (PyYAML)")
+def test_missing_pyyaml_is_reported_without_a_traceback(monkeypatch):
+    # Ansible itself cannot start without PyYAML, so this is the engine's own guard, called as the action calls it.
+    monkeypatch.setattr(_goyaml, "HAS_YAML", False)
+    params = {"src": None, "content": None, "rules": [{"level": "Metadata"}], "omit_stages": [], "requests": None}
+    with pytest.raises(_errors.KubeAuditError, match=r"^Failed to import the required Python library \(PyYAML\)"):
+        _policy_task.check(params, _policy_task.subject_of(params))
 
 
 # --- the bytes validated are the bytes returned ------------------------------------------------------

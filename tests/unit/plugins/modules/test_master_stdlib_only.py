@@ -55,7 +55,7 @@ def test_the_guard_catches_a_guarded_yaml_import(tmp_path):
     args_file.write_text('{"ANSIBLE_MODULE_ARGS": {}}')
     completed = subprocess.run(
         module_runner.command(
-            "ansible_collections.nnf.kube_audit.plugins.module_utils._goyaml", str(args_file), stdlib_only=True
+            "ansible_collections.nnf.kube_audit.plugins.plugin_utils._goyaml", str(args_file), stdlib_only=True
         ),
         capture_output=True,
         text=True,

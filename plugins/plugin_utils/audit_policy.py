@@ -50,7 +50,7 @@ import re
 
 from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _errors
 from ansible_collections.nnf.kube_audit.plugins.module_utils._fileops import sha256_hex
-from ansible_collections.nnf.kube_audit.plugins.module_utils._goyaml import (
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils._goyaml import (
     _INT64_MAX,
     _STR,
     HAS_YAML,

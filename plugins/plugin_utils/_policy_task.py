@@ -1,19 +1,18 @@
 # Copyright: (c) 2026, NNF kube_audit maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The ``audit_policy`` task, from its options to its result: shared by the module and its action plugin.
+"""The ``audit_policy`` task, from its options to its result (run by its action plugin, on the controller).
 
 The policy engine is ``audit_policy.py``; this is the task around it (option checks, the result's keys). The
-action plugin runs it in the controller's own process when the task runs on the controller (as the roles run it),
-the module anywhere else.
+action plugin runs it in the controller's own process, whatever the task's host.
 """
 
 import base64
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _goyaml, audit_policy
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _goyaml, audit_policy
 
 ARGUMENT_SPEC = dict(
     src=dict(type="path"),
@@ -24,8 +23,8 @@ ARGUMENT_SPEC = dict(
 )
 ARGUMENT_RULES = dict(mutually_exclusive=[("src", "content", "rules")], required_one_of=[("src", "content", "rules")])
 _MISSING_PYYAML = (
-    "Failed to import the required Python library (PyYAML) on the host that validates the policy; install PyYAML "
-    "(python3-yaml) there"
+    "Failed to import the required Python library (PyYAML) on the Ansible controller; install PyYAML "
+    "(python3-yaml) where ansible-playbook runs"
 )
 
 
