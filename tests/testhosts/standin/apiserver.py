@@ -44,7 +44,17 @@ import time
 import uuid
 from typing import Dict, List, Optional, Tuple
 
-from standin import audit_event, audit_policy, clientcert, configmaps, flags, lumberjack, procutil, requestinfo, static_pods
+from standin import (
+    audit_event,
+    audit_policy,
+    clientcert,
+    configmaps,
+    flags,
+    lumberjack,
+    procutil,
+    requestinfo,
+    static_pods,
+)
 
 ENV_MOUNTS = "KUBE_APISERVER_STANDIN_MOUNTS"
 ENV_ROOTFS = "KUBE_APISERVER_STANDIN_ROOTFS"

@@ -10,7 +10,6 @@ import textwrap
 import pytest
 
 from ansible_collections.nnf.kube_audit.plugins.module_utils import _kubeconfig
-from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _goyaml
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
 from ansible_collections.nnf.kube_audit.plugins.module_utils._kubeconfig import (
     Kubeconfig,
@@ -19,6 +18,7 @@ from ansible_collections.nnf.kube_audit.plugins.module_utils._kubeconfig import 
     load_kubeconfig,
     parse_kubeconfig_text,
 )
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _goyaml
 
 CA_PEM = (
     b"-----BEGIN CERTIFICATE-----\n"
