@@ -130,6 +130,14 @@ manifest:
     manifest_changed: true
     changes: [added --audit-log-path=/var/log/kubernetes/kube-apiserver-audit.log]
     stray_files: []
+  contains:
+    skipped:
+      description:
+        - True when the node is not a control-plane node yet (neither the manifest nor the kubeconfig exists), so
+          the manifest was not planned; C(changed) is then false.
+      returned: with O(kubeadm_config), on a node that is not a control-plane node yet
+      type: bool
+      sample: true
 kubeconfig_exists:
   description: With O(kubeadm_config), whether the kubeconfig exists on the master.
   returned: when O(kubeadm_config) is set

@@ -57,26 +57,16 @@ else:
     YAML_IMPORT_ERROR = None
 
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils._goyaml_scalars import (  # noqa: F401 - re-exported
+from ansible_collections.nnf.kube_audit.plugins.module_utils._goyaml_scalars import (
     _BINARY,
-    _BOOL,
-    _FLOAT,
-    _INT,
     _INT64_MAX,
     _MERGE,
-    _NULL,
-    _RESOLVABLE_TAGS,
     _STR,
-    _TAG,
     _TIMESTAMP,
     _DecodeFailure,
-    _go_parse_float,
-    _go_parse_int,
-    _go_parse_uint,
     _GoMap,
     _Number,
     _Object,
-    _short_tag,
     _yaml_resolve,
     _yaml_resolve_plain,
 )

@@ -103,16 +103,18 @@ def make_pki():
     """The CA, server and client certificates and keys (PEM bytes) the tests use."""
     authority = _authority("kubernetes")
     other = _authority("kubernetes")  # same name, other key: a CA the server's certificate is not signed by
-    server_cert, server_key, _ = _leaf(
+    server_cert, server_key, _server_private = _leaf(
         authority, ("kube-apiserver",), server_names=("127.0.0.1", "kubernetes", "kubernetes.default.svc")
     )
     # CN names a host that no SAN names: Go (and this client) ignore the CN
-    cn_cert, cn_key, _ = _leaf(authority, ("cn-only.example",), server_names=("127.0.0.1",))
+    cn_cert, cn_key, _cn_private = _leaf(authority, ("cn-only.example",), server_names=("127.0.0.1",))
     admin_cert, admin_key, admin_private = _leaf(
         authority, ("kubernetes-admin", "kubeadm:cluster-admins"), rsa_key=True, client=True
     )
-    nobody_cert, nobody_key, _ = _leaf(authority, ("nobody",), client=True)
-    stranger_cert, stranger_key, _ = _leaf(other, ("kubernetes-admin", "kubeadm:cluster-admins"), client=True)
+    nobody_cert, nobody_key, _nobody_private = _leaf(authority, ("nobody",), client=True)
+    stranger_cert, stranger_key, _stranger_private = _leaf(
+        other, ("kubernetes-admin", "kubeadm:cluster-admins"), client=True
+    )
     return SimpleNamespace(
         ca=authority[0].public_bytes(serialization.Encoding.PEM),
         other_ca=other[0].public_bytes(serialization.Encoding.PEM),

@@ -332,7 +332,7 @@ def _mutations(seed, count):
     rng = random.Random(seed)
     alphabet = [*" :-#'\"\t{}[]&*!|>?,%@\\\nxy0~.", "\x01", "\x7f", "\x85", "\u2028", "\ufeff", "\r", "é"]
     bases = [ADMIN_CONF, *ACCEPTED]
-    for _ in range(count):
+    for _case in range(count):
         text = rng.choice(bases)
         for _edit in range(rng.randint(1, 3)):
             lines = text.split("\n")
