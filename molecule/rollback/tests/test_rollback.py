@@ -100,3 +100,13 @@ def test_a_failed_wait_names_the_last_crash_as_the_runtime_reports_it(host, stat
     log_tail = message[message.index("Last log lines:") + 1 :]
     if not stopped:
         assert any(line.endswith('"command failed" err="rollback test: audit backend failed"') for line in log_tail)
+
+
+def test_kubeadm_config_was_left_as_it_was():
+    # master-1 was audited before master-2 failed: a rollout that did not finish must not reach kubeadm-config, or
+    # the next kubeadm upgrade would spread a configuration that did not come up
+    store = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "testhosts", "cluster", "store.json")
+    with open(store, encoding="utf-8") as handle:
+        configmap = json.load(handle)["objects"]["configmaps/kube-system/kubeadm-config"]
+    assert configmap["data"]["ClusterConfiguration"]
+    assert "audit" not in configmap["data"]["ClusterConfiguration"]
