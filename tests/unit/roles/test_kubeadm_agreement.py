@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "plugins"))
 
-from manifest_fixtures import NNF, read  # noqa: E402
+from manifest_fixtures import NNF, read
 
 COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".tmp", "collections"))
 PLAY = """\
