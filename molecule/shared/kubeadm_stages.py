@@ -68,7 +68,7 @@ def manifest_flags(pod):
     """The kube-apiserver command's --name=value flags as {name: value}."""
     flags = {}
     for item in container(pod)["command"][1:]:
-        name, _, value = item[2:].partition("=")
+        name, _equals, value = item[2:].partition("=")
         flags[name] = value
     return flags
 
