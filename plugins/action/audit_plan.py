@@ -10,7 +10,7 @@ the ``audit_files`` result (policy file and log directory); the manifest edit is
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _kubeadm_config
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
 from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _action, kubeadm_config_update, manifest_update
 
@@ -31,7 +31,7 @@ def manifest_params(options):
 
 
 KUBEADM_CONFIG_SPEC = dict(
-    kubeconfig=dict(type="path", default=_kubeadm_config.DEFAULT_KUBECONFIG),
+    kubeconfig=dict(type="path", default=_defaults.KUBECONFIG_PATH),
     read=dict(type="bool", default=False),
     required=dict(type="bool", default=False),
 )

@@ -13,6 +13,8 @@ POLICY_FILE = "/etc/kubernetes/policies/audit-policy.yaml"
 LOG_PATH = "/var/log/kubernetes/kube-apiserver-audit.log"
 # kube-apiserver's --audit-log-path value for standard output (the container log).
 LOG_TO_STDOUT = "-"
+# kubeadm's cluster-admin kubeconfig (written on every control-plane node by kubeadm init and join --control-plane).
+KUBECONFIG_PATH = "/etc/kubernetes/admin.conf"
 
 # k8s.io/apiserver/pkg/apis/audit: the stages of a request, and the levels (an event is never logged at None).
 AUDIT_STAGES = ("RequestReceived", "ResponseStarted", "ResponseComplete", "Panic")

@@ -1,13 +1,15 @@
 # Copyright: (c) 2026, NNF kube_audit maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A minimal Kubernetes API client for ConfigMaps, with the standard library only (http.client and ssl).
+"""A minimal Kubernetes API client (ConfigMaps, one read), with the standard library only (http.client and ssl).
 
 * ``get_configmap(kubeconfig, namespace, name, timeout)``: the ConfigMap as the API server sends it (a dict), or
   ``NotFound``.
 * ``put_configmap(kubeconfig, obj, timeout)``: replace the ConfigMap ``obj`` names; the API server compares
   ``metadata.resourceVersion`` with the stored one and answers 409 when it is stale: ``Conflict``. Returns the
   stored object (with its new resourceVersion).
+* ``send_read(kubeconfig, server, path, headers, timeout)``: one ``GET`` to a given API server (one master's own,
+  not the kubeconfig's, which may be a load balancer), whatever it answers: ``(status, message)``.
 
 ``kubeconfig`` is a ``_kubeconfig.Kubeconfig`` or the path of a kubeconfig file (then read with
 ``load_kubeconfig``, whose KubeconfigMissing/KubeconfigError pass through). Every failure the cluster or the host
@@ -199,20 +201,24 @@ class _Connection(http.client.HTTPSConnection):
 # --------------------------------------------------------------------------------------------------
 
 
-def _request(config, method, path, body, *, timeout, what):
-    """The JSON object of a 2xx answer to ``method`` ``path``; KubeClientError (NotFound, Conflict) otherwise."""
+def _exchange(config, method, path, body, *, timeout, what, server=None, headers=None):
+    """``(status, reason, body bytes)`` of ``method`` ``path`` at ``server`` (the kubeconfig's by default).
+
+    Every transport failure (refused, timeout, TLS, not HTTP) is a KubeClientError naming ``what``.
+    """
     context = _tls_context(config, what)
-    url = urlsplit(config.server)
+    url = urlsplit(server or config.server)
     host = url.hostname
-    server_name = config.tls_server_name or host
-    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+    server_name = (config.tls_server_name if server is None else None) or host
+    sent = {"Accept": "application/json", "User-Agent": USER_AGENT}
     if body is not None:
-        headers["Content-Type"] = "application/json"
+        sent["Content-Type"] = "application/json"
     if config.token:
-        headers["Authorization"] = f"Bearer {config.token}"
+        sent["Authorization"] = f"Bearer {config.token}"
+    sent.update(headers or {})
     connection = _Connection(host, url.port or 443, server_name, context, timeout)
     try:
-        connection.request(method, url.path.rstrip("/") + path, body=body, headers=headers)
+        connection.request(method, url.path.rstrip("/") + path, body=body, headers=sent)
         response = connection.getresponse()
         data = response.read(MAX_RESPONSE + 1)
         status, reason = response.status, response.reason
@@ -244,6 +250,28 @@ def _request(config, method, path, body, *, timeout, what):
         raise KubeClientError(f"{what}: not a valid HTTP answer ({type(exc).__name__}: {exc})") from None
     finally:
         connection.close()
+    return status, reason, data
+
+
+def send_read(kubeconfig, server, path, headers=None, timeout=DEFAULT_TIMEOUT):
+    """``GET path`` at ``server`` (an https URL) with the kubeconfig's credentials: ``(status, Status message)``.
+
+    Any answer is a result (a 404 or a 403 is still a request the API server received and audits); only a request
+    that got no HTTP answer is a KubeClientError.
+    """
+    config = _kubeconfig(kubeconfig)
+    what = f"GET {path} from {server} (kubeconfig {config.path})"
+    status, reason, data = _exchange(
+        config, "GET", path, None, timeout=timeout, what=what, server=server, headers=headers
+    )
+    if 200 <= status < 300:
+        return status, reason
+    return status, f"{reason}: {_status_message(data)[0]}"
+
+
+def _request(config, method, path, body, *, timeout, what):
+    """The JSON object of a 2xx answer to ``method`` ``path``; KubeClientError (NotFound, Conflict) otherwise."""
+    status, reason, data = _exchange(config, method, path, body, timeout=timeout, what=what)
     if len(data) > MAX_RESPONSE:
         raise KubeClientError(f"{what}: the answer is larger than {MAX_RESPONSE} bytes", status=status)
     if 200 <= status < 300:

@@ -18,7 +18,6 @@ from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import Kube
 NAMESPACE = "kube-system"
 NAME = "kubeadm-config"
 KEY = "ClusterConfiguration"
-DEFAULT_KUBECONFIG = "/etc/kubernetes/admin.conf"
 
 
 def kubeconfig_exists(path):

@@ -735,3 +735,27 @@ def _server(reader, server, where):
     if not parts.hostname or port == -1 or parts.query or parts.fragment or "@" in parts.netloc:
         raise reader.error(where, f"server {server!r} is not a URL of the form https://host[:port][/path]")
     return server
+
+
+def identity(path):
+    """Who the kubeconfig at ``path`` authenticates as, for the controller: never raises, never returns the key.
+
+    ``{exists, user, client_certificate, error}``: ``user`` is the kubeconfig's user entry, ``client_certificate``
+    its certificate as PEM text (None with a token or no credentials), ``error`` why it cannot be used (None when
+    it can).
+    """
+    result = {"exists": os.path.exists(path), "user": None, "client_certificate": None, "error": None}
+    if not result["exists"]:
+        return result
+    try:
+        config = load_kubeconfig(path)
+    except KubeconfigError as exc:
+        result["error"] = str(exc)
+        return result
+    result["user"] = config.user
+    if config.client_cert_pem is not None:
+        try:
+            result["client_certificate"] = config.client_cert_pem.decode("ascii")
+        except UnicodeDecodeError:
+            result["error"] = f"{path}: the client certificate of user {config.user!r} is not PEM text"
+    return result

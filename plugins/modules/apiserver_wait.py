@@ -72,6 +72,40 @@ options:
         controller, the way the kubelet decodes it (YAML 1.1), and sets this; leave it unset.
     type: dict
     version_added: 0.1.1
+  audit_proof:
+    description:
+      - Once the apiserver is ready, prove that it audits, within what is left of O(timeout) (at least 5 seconds):
+        send its own kube-apiserver (the host and port of its readiness probe, not the kubeconfig's server) one
+        C(GET) of O(audit_proof.path) with a fresh C(Audit-ID) header, authenticated with O(audit_proof.kubeconfig)
+        and verified with its certificate authority, and wait until that ID is in O(audit_proof.log_path).
+        kube-apiserver takes a client's C(Audit-ID) as the event's C(auditID). Any answer (a 404 too) counts as sent.
+      - A ready apiserver that does not log the request fails the task, saying that it restarted but does not audit.
+      - The action plugin chooses O(audit_proof.path) with the collection's policy evaluator from
+        O(audit_proof.policy_content_base64) and the kubeconfig's client certificate (a harmless C(get) the policy records for that
+        user), and skips the proof with a warning when there is none, when O(audit_proof.log_path) is C(-)
+        (standard output) or when the master has no kubeconfig.
+    type: dict
+    version_added: 0.1.1
+    suboptions:
+      kubeconfig:
+        description: The kubeconfig on the master whose credentials and certificate authority the request uses.
+        type: path
+        default: /etc/kubernetes/admin.conf
+      log_path:
+        description: The audit log the apiserver writes (its C(--audit-log-path)).
+        type: str
+        required: true
+      policy_content_base64:
+        description:
+          - The audit policy the apiserver runs, base64-encoded (the bytes the roles installed, in any encoding
+            kube-apiserver reads). Read on the controller to choose the request.
+        type: str
+      path:
+        description: The request's path. The action plugin sets it; leave it unset.
+        type: str
+      audit_id:
+        description: The request's C(Audit-ID). The action plugin sets a fresh one; leave it unset.
+        type: str
 notes:
   - Run it right after the manifest changed; with the kubelet stopped it waits until O(timeout).
   - The node needs only Python 3.8 or later. The manifest is read from the node and decoded on the Ansible
@@ -133,6 +167,19 @@ probe_status:
   returned: success, not in check mode
   type: int
   sample: 200
+audit_proof:
+  description:
+    - With O(audit_proof), the request that proved the apiserver audits (C(request), C(server), C(status) it
+      answered, C(audit_id), C(log_path) it was found in, C(elapsed) seconds), or C(skipped) with the reason.
+  returned: success with O(audit_proof), not in check mode
+  type: dict
+  sample:
+    request: GET /apis/nnf.cray.hpe.com/v1/nnf-kube-audit-probes/nnf-kube-audit-probe
+    server: https://10.30.1.2:6443
+    status: 404
+    audit_id: 6c1f9f0e-2f0b-4d0c-9a53-0f5d6f0a8c11
+    log_path: /var/log/kubernetes/kube-apiserver-audit.log
+    elapsed: 0.2
 observation:
   description:
     - What the module saw last before it timed out, for the failure message.
@@ -194,7 +241,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _errors
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _audit_proof, _defaults, _errors
 from ansible_collections.nnf.kube_audit.plugins.module_utils import apiserver_process as ap
 
 
@@ -245,6 +292,16 @@ def main():
             timeout=dict(type="int", default=300),
             log_lines=dict(type="int", default=20),
             container_spec=dict(type="dict"),
+            audit_proof=dict(
+                type="dict",
+                options=dict(
+                    kubeconfig=dict(type="path", default=_defaults.KUBECONFIG_PATH),
+                    log_path=dict(type="str", required=True),
+                    policy_content_base64=dict(type="str"),
+                    path=dict(type="str"),
+                    audit_id=dict(type="str"),
+                ),
+            ),
         ),
         supports_check_mode=True,
     )
@@ -295,7 +352,7 @@ def main():
             crictl=crictl,
         )
 
-    module.exit_json(
+    ready = dict(
         changed=False,
         pid=process.pid,
         started=ap.iso_utc(ap.boot_to_wall(process.started)),
@@ -303,6 +360,26 @@ def main():
         probe_url=None if probe is None else ap.probe_url(ap.resolve_probe(probe, flags, process)),
         probe_status=None if result is None else result.status,
     )
+    proof = params["audit_proof"]
+    if proof and proof.get("path"):
+        server = _audit_proof.server_url(ap.resolve_probe(probe, flags, process), flags)
+        try:
+            ready["audit_proof"] = _audit_proof.prove(
+                proof["kubeconfig"],
+                server,
+                proof["path"],
+                proof["log_path"],
+                audit_id=proof["audit_id"],
+                timeout=max(5, int(params["timeout"] - (time.time() - began))),
+            )
+        except _audit_proof.NotLogged as exc:
+            module.fail_json(
+                msg=f"kube-apiserver restarted from {params['manifest_path']} and is ready (pid {process.pid}), "
+                f"but it does not audit: {exc}.",
+                **dict(ready, elapsed=round(time.time() - began, 1)),
+            )
+        ready["elapsed"] = round(time.time() - began, 1)
+    module.exit_json(**ready)
 
 
 if __name__ == "__main__":

@@ -103,7 +103,7 @@ conflict:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _errors, _kubeadm_config
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _errors, _kubeadm_config
 
 
 def run(module):
@@ -124,7 +124,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             operation=dict(type="str", choices=["read", "write"], default="read"),
-            kubeconfig=dict(type="path", default=_kubeadm_config.DEFAULT_KUBECONFIG),
+            kubeconfig=dict(type="path", default=_defaults.KUBECONFIG_PATH),
             configmap=dict(type="dict"),
             cluster_configuration=dict(type="str"),
             timeout=dict(type="int", default=30),

@@ -90,6 +90,14 @@ options:
     type: bool
     default: false
     version_added: 0.1.1
+  kubeconfig_identity:
+    description:
+      - With O(operation=read) and O(kubeconfig), also return who the kubeconfig authenticates as
+        (RV(kubeconfig_identity)): its user's client certificate (public; never the key), for the controller to
+        read the user name and groups from.
+    type: bool
+    default: false
+    version_added: 0.1.1
   files:
     description:
       - With O(operation=read), plan M(nnf.kube_audit.audit_files) with these options in the same call, in check
@@ -214,6 +222,18 @@ kubeconfig_exists:
   returned: when O(kubeconfig) is set
   type: bool
   sample: true
+kubeconfig_identity:
+  description:
+    - With O(kubeconfig_identity), who the kubeconfig's current context authenticates as. C(user) is the
+      kubeconfig's user entry; C(client_certificate) its client certificate (PEM), or null (a token, or none);
+      C(error) why the kubeconfig cannot be used (null when it can); C(exists) whether the file exists.
+  returned: when O(kubeconfig) and O(kubeconfig_identity) are set
+  type: dict
+  sample:
+    exists: true
+    user: kubernetes-admin
+    client_certificate: "-----BEGIN CERTIFICATE-----\n..."
+    error: null
 kubeadm_config:
   description: With O(read_kubeadm_config), what M(nnf.kube_audit.kubeadm_config_io) returns as its C(kubeadm_config).
   returned: when O(read_kubeadm_config) is set
@@ -257,6 +277,7 @@ from ansible_collections.nnf.kube_audit.plugins.module_utils import (
     _defaults,
     _errors,
     _kubeadm_config,
+    _kubeconfig,
     _static_pod_files,
     audit_files,
 )
@@ -287,6 +308,8 @@ def read(params, diff):
         result["kubeconfig_exists"] = _kubeadm_config.kubeconfig_exists(params["kubeconfig"])
         if params["read_kubeadm_config"]:
             result["kubeadm_config"] = _kubeadm_config.read(params["kubeconfig"])
+        if params["kubeconfig_identity"]:
+            result["kubeconfig_identity"] = _kubeconfig.identity(params["kubeconfig"])
     if params["files"] is not None:
         result["files"] = plan_files(params["files"], diff)
     return result
@@ -339,6 +362,7 @@ def main():
             missing_ok=dict(type="bool", default=False),
             kubeconfig=dict(type="path"),
             read_kubeadm_config=dict(type="bool", default=False),
+            kubeconfig_identity=dict(type="bool", default=False),
             expected_sha256=dict(type="str", no_log=False),
             content_base64=dict(type="str"),
             backup=dict(type="bool", default=False),

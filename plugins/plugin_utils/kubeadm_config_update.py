@@ -10,14 +10,14 @@ task's result and the new ClusterConfiguration text to write (None: nothing to w
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _kubeadm_config
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _kubeadm_config
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
 from ansible_collections.nnf.kube_audit.plugins.plugin_utils import manifest_update
 from ansible_collections.nnf.kube_audit.plugins.plugin_utils.kubeadm_config_editor import edit_cluster_configuration
 
 OBJECT = f"ConfigMap {_kubeadm_config.NAMESPACE}/{_kubeadm_config.NAME}"
 ARGUMENT_SPEC = dict(
-    kubeconfig=dict(type="path", default=_kubeadm_config.DEFAULT_KUBECONFIG),
+    kubeconfig=dict(type="path", default=_defaults.KUBECONFIG_PATH),
     args=dict(type="dict"),
     remove_args=dict(type="list", elements="str"),
     mounts=manifest_update.ARGUMENT_SPEC["mounts"],

@@ -176,3 +176,18 @@ def test_requests_are_audited_as_the_policy_says(state, host):
         "apiVersion": "v1alpha1",
     }
     assert event["responseStatus"] == {"metadata": {}, "code": 200}
+
+
+def test_the_rollout_proved_the_master_audits(state):
+    # enable_audit sent each master, once it was ready, one harmless read its policy records, as admin.conf's user,
+    # with a fresh Audit-ID, and waited for it in the log: the NNF preset records the NNF groups' reads
+    proofs = [
+        event
+        for event in audit_events(state)
+        if event["user"]["username"] == "kubernetes-admin" and event.get("userAgent") == "nnf.kube_audit"
+    ]
+    assert len(proofs) == 1, proofs  # one rollout changed the master; the idempotence rerun sent nothing
+    proof = proofs[0]
+    assert (proof["verb"], proof["level"], proof["stage"]) == ("get", "Metadata", "ResponseComplete")
+    assert proof["objectRef"]["apiGroup"] in ("lus.cray.hpe.com", "nnf.cray.hpe.com")
+    assert proof["user"]["groups"] == ["kubeadm:cluster-admins", "system:authenticated"]

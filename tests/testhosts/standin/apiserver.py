@@ -22,7 +22,9 @@ and a log the manifest does not mount stays inside the container, as with a real
 Test knobs (files the tests place on a host, in ``/run/kubelet-standin``): ``ready-delay`` (seconds),
 ``fault-apiserver-crash`` (an apiserver started with audit flags exits 1 at once; the file's text is the error, a
 first line ``once`` removes the file after one crash), ``audit-log-megabyte`` (bytes per "MB" of
-``--audit-log-maxsize``, to see rotations without writing megabytes).
+``--audit-log-maxsize``, to see rotations without writing megabytes), ``fault-audit-log-silent`` (while it
+exists, the log backend writes no event and logs the error kube-apiserver logs when its writes fail, as when SELinux
+blocks them: the apiserver stays ready and serves, it just does not audit).
 
 One API object: ``kube-system/kubeadm-config`` (GET, PUT with resourceVersion compare-and-swap) for clients with a
 certificate of ``--client-ca-file``, from the run's shared store: ``configmaps.py``, ``clientcert.py``.
@@ -189,6 +191,9 @@ class Knobs:
         message = " ".join(line.strip() for line in lines if line.strip())
         return message or f"kube-apiserver stand-in: fault injected by {path}"
 
+    def audit_log_silent(self) -> bool:
+        return os.path.exists(os.path.join(self.directory, "fault-audit-log-silent"))
+
 
 # --------------------------------------------------------------------------------------------------- audit
 
@@ -196,9 +201,17 @@ class Knobs:
 class Auditor:
     """Policy plus backend: decides each request's level and writes its events."""
 
-    def __init__(self, policy: Optional[audit_policy.Policy], writer, log_format: str, api_version: str):
+    def __init__(
+        self,
+        policy: Optional[audit_policy.Policy],
+        writer,
+        log_format: str,
+        api_version: str,
+        silent=lambda: False,
+    ):
         self.policy = policy
         self.writer = writer  # RotatingLog, a stdout wrapper, or None (no log backend)
+        self.silent = silent  # the fault knob: events fail to be written
         self.encode = audit_event.encode_legacy if log_format == "legacy" else audit_event.encode_json
         self.api_version = api_version
         self.lock = threading.Lock()
@@ -209,6 +222,14 @@ class Auditor:
         return self.policy.evaluate(attributes)
 
     def emit(self, event: Dict) -> None:
+        if self.silent():
+            # what k8s.io/apiserver's log backend logs when a write fails (plugin/pkg/audit/log/backend.go)
+            sys.stderr.write(
+                "Error in audit plugin 'log' affecting 1 audit events: write: permission denied "
+                "(kube-apiserver stand-in: fault-audit-log-silent)\n"
+            )
+            sys.stderr.flush()
+            return
         line = self.encode(event)
         with self.lock:
             self.writer.write(line)
@@ -259,7 +280,7 @@ def build_auditor(options: flags.AuditOptions, files: ContainerFiles, knobs: Kno
                 f"{go_error('stat', options.webhook_config_file, exc)}"
             ) from exc
         klog.warning("audit.go:300", "kube-apiserver stand-in: audit webhook events are not sent anywhere")
-    return Auditor(policy, writer, options.log_format, options.log_version)
+    return Auditor(policy, writer, options.log_format, options.log_version, knobs.audit_log_silent)
 
 
 def open_log(options: flags.AuditOptions, files: ContainerFiles, knobs: Knobs) -> lumberjack.RotatingLog:
