@@ -13,9 +13,11 @@ path. It is read at every request. Without it the cluster is empty: every Config
 
 What kube-apiserver answers for ``/api/v1/namespaces/kube-system/configmaps[/NAME]`` (JSON, with its messages):
 
-* only a client authenticated by a certificate of ``--client-ca-file`` (``clientcert.py``) is allowed; anyone else
-  gets 403 Forbidden with RBAC's message (``configmaps "kubeadm-config" is forbidden: User "system:anonymous"
-  cannot get resource "configmaps" in API group "" in the namespace "kube-system"``);
+* only a client authenticated by a certificate of ``--client-ca-file`` (``clientcert.py``) is served from the
+  store; anyone else gets 403 Forbidden for kubeadm-config with RBAC's message (``configmaps "kubeadm-config" is
+  forbidden: User "system:anonymous" cannot get resource "configmaps" in API group "" in the namespace
+  "kube-system"``), and the stand-in's usual answer for any other ConfigMap (the scenarios' traffic reads
+  kube-system ConfigMaps as controllers do, through the authenticating-proxy headers);
 * ``GET NAME``: the ConfigMap (apiVersion, kind, metadata with name, namespace, uid, resourceVersion,
   creationTimestamp, labels and annotations when set; data), or 404 NotFound;
 * ``PUT NAME``: replaces data, binaryData, labels and annotations. ``metadata.resourceVersion`` is a
@@ -202,6 +204,8 @@ def route(handler, info: Dict, user: Dict, body: bytes) -> Optional[Tuple[int, D
     if not handles(info):
         return None
     if not clientcert.authenticated_by_certificate(handler.request, user):
+        if info["name"] != KUBEADM_CONFIG:
+            return None
         payload = forbidden(user, info)
         return payload["code"], payload
     name = info["name"]

@@ -183,3 +183,14 @@ def test_a_missing_client_ca_file_fails_the_start(tmp_path, pki):
     code, stderr = server.run()
     assert code == 1
     assert f'"unable to load client CA provider: open {tmp_path}/missing-ca.crt: no such file or directory"' in stderr
+
+
+def test_other_configmaps_of_kube_system_get_the_usual_answer(cluster, pki):
+    # scenario traffic reads kube-system/extension-apiserver-authentication as a controller (proxy headers): the
+    # stand-in answers it as any other read; only kubeadm-config is served from the store, to certificates only
+    server = cluster("a")
+    path = "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication"
+    headers = {"X-Remote-User": "system:kube-controller-manager", "X-Remote-Group": "system:authenticated"}
+    status, _payload, audit_id = call(server, pki, "GET", path, cert=None, headers=headers)
+    assert status == 200 and audit_id
+    assert call(server, pki, "GET", KUBEADM_CONFIG, cert=None, headers=headers)[0] == 403
