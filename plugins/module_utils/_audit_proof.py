@@ -35,13 +35,15 @@ def server_url(probe, flags):
     """``https://host:port`` of the master's own kube-apiserver: its probe's host and port, else its flags'.
 
     ``probe`` is ``apiserver_process.resolve_probe``'s (host known) or None when the container has no HTTP probe:
-    then the bind address (``node_address``) and ``--secure-port``.
+    then the bind address (``node_address``) and ``--secure-port`` of ``flags``, the running process's own
+    arguments (plain text: values the kubelet resolves at run time are resolved there).
     """
     if probe is not None:
         host, port = probe.host, probe.port
     else:
         host = node_address(flags)
-        port = int(_flags.value_of([str(flag) for flag in flags], "secure-port") or DEFAULT_SECURE_PORT)
+        secure_port = _flags.value_of(list(flags), "secure-port") or ""
+        port = int(secure_port) if secure_port.isdigit() else DEFAULT_SECURE_PORT
     host = f"[{host}]" if ":" in host else host
     return f"https://{host}:{port}"
 

@@ -757,5 +757,5 @@ def identity(path):
         try:
             result["client_certificate"] = config.client_cert_pem.decode("ascii")
         except UnicodeDecodeError:
-            result["error"] = f"{path}: the client certificate of user {config.user!r} is not PEM text"
+            result["error"] = f"kubeconfig {path}: the client certificate of user {config.user!r} is not PEM text"
     return result

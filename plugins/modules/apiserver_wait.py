@@ -81,9 +81,9 @@ options:
         kube-apiserver takes a client's C(Audit-ID) as the event's C(auditID). Any answer (a 404 too) counts as sent.
       - A ready apiserver that does not log the request fails the task, saying that it restarted but does not audit.
       - The action plugin chooses O(audit_proof.path) with the collection's policy evaluator from
-        O(audit_proof.policy_content_base64) and the kubeconfig's client certificate (a harmless C(get) the policy records for that
-        user), and skips the proof with a warning when there is none, when O(audit_proof.log_path) is C(-)
-        (standard output) or when the master has no kubeconfig.
+        O(audit_proof.policy_content_base64) and the kubeconfig's client certificate (a harmless C(get) the policy
+        records for that user), and skips the proof with a warning when there is none, when
+        O(audit_proof.log_path) is C(-) (standard output) or when the master has no kubeconfig.
     type: dict
     version_added: 0.1.1
     suboptions:
@@ -362,7 +362,8 @@ def main():
     )
     proof = params["audit_proof"]
     if proof and proof.get("path"):
-        server = _audit_proof.server_url(ap.resolve_probe(probe, flags, process), flags)
+        running = process.argv[len(process.argv) - len(flags) :] if flags else []  # the flags as the process has them
+        server = _audit_proof.server_url(ap.resolve_probe(probe, flags, process), running)
         try:
             ready["audit_proof"] = _audit_proof.prove(
                 proof["kubeconfig"],

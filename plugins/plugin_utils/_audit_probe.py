@@ -47,7 +47,7 @@ class ProbeIdentityError(ValueError):
 
 
 def identity(certificate_pem):
-    """``(user, groups)`` a client certificate authenticates as: its subject's CN and Os (kube-apiserver's x509)."""
+    """``(user, groups)`` a client certificate authenticates as: its subject's (last) CN and Os, as kube-apiserver."""
     if x509 is None:
         raise ProbeIdentityError(f"the cryptography library is needed on the controller: {CRYPTOGRAPHY_IMPORT_ERROR}")
     try:
@@ -57,7 +57,8 @@ def identity(certificate_pem):
     subject = certificate.subject
     names = [attribute.value for attribute in subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
     groups = [attribute.value for attribute in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
-    return (names[0] if names else ""), groups
+    # Go's pkix.Name keeps the last CN (FillFromRDNSequence overwrites it); kube-apiserver's user is Subject.CommonName
+    return (names[-1] if names else ""), groups
 
 
 def _api_path(request):

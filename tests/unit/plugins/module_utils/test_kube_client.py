@@ -343,3 +343,36 @@ def test_the_module_uses_this_worktree():
     assert os.path.realpath(_kube_client.__file__) == os.path.realpath(
         os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins", "module_utils", "_kube_client.py")
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# send_read: one GET to a given API server (a master's own), whatever it answers
+# --------------------------------------------------------------------------------------------------
+
+
+def test_send_read_goes_to_the_given_server_not_the_kubeconfigs(tmp_path, pki, apiserver):
+    # the kubeconfig names a server where nothing listens (a load balancer that is down): the request must not go there
+    kubeconfig = write_admin_conf(tmp_path / "lb", unused_url(), pki.ca, pki.admin_cert, pki.admin_key)
+    status, message = _kube_client.send_read(
+        kubeconfig, apiserver.url, "/apis/nnf.cray.hpe.com/v1/probes/x", {"Audit-ID": "proof-1"}, timeout=5
+    )
+    assert status == 404
+    assert "404 page not found" in message
+    (request,) = apiserver.requests
+    assert (request.method, request.path) == ("GET", "/apis/nnf.cray.hpe.com/v1/probes/x")
+    assert request.headers["Audit-ID"] == "proof-1"
+    assert request.headers["User-Agent"] == _kube_client.USER_AGENT
+
+
+def test_send_read_returns_a_refusal_as_an_answer(tmp_path, pki, apiserver):
+    # a 403 is an answer the API server audits: a result, not an error
+    kubeconfig = write_admin_conf(tmp_path, apiserver.url, pki.ca, pki.nobody_cert, pki.nobody_key)
+    status, message = _kube_client.send_read(kubeconfig, apiserver.url, f"/api/v1/namespaces/{NAMESPACE}/configmaps/x")
+    assert status == 403
+    assert 'User "nobody" cannot get resource "configmaps"' in message
+
+
+def test_send_read_without_an_answer_is_an_error_naming_the_server(admin_conf):
+    server = unused_url()
+    with pytest.raises(KubeClientError, match=r"^GET /version from https://127\.0\.0\.1:\d+ .*connection refused"):
+        _kube_client.send_read(admin_conf, server, "/version", timeout=5)

@@ -8,6 +8,7 @@ import random
 import textwrap
 
 import pytest
+from kube_api_server import write_admin_conf
 
 from ansible_collections.nnf.kube_audit.plugins.module_utils import _kubeconfig
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
@@ -527,3 +528,39 @@ def test_insecure_skip_tls_verify_false_is_fine_and_nameless_entries_are_ignored
     config["users"].append({"user": {"exec": {"command": "ignored: never referenced"}}})
     path = write_json(tmp_path, config)
     assert_admin(load_kubeconfig(path), path)
+
+
+# --------------------------------------------------------------------------------------------------
+# identity: who the kubeconfig authenticates as, for the controller (never the key)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_identity_returns_the_client_certificate_and_never_the_key(tmp_path, pki):
+    path = write_admin_conf(tmp_path, "https://10.0.0.1:6443", pki.ca, pki.admin_cert, pki.admin_key)
+    found = _kubeconfig.identity(path)
+    assert found == {
+        "exists": True,
+        "user": "kubernetes-admin",
+        "client_certificate": pki.admin_cert.decode("ascii"),
+        "error": None,
+    }
+    assert "PRIVATE KEY" not in repr(found)
+
+
+def test_identity_of_a_token_user_has_no_certificate(tmp_path, pki):
+    path = write_admin_conf(tmp_path, "https://10.0.0.1:6443", pki.ca, token="abc")
+    assert _kubeconfig.identity(path)["client_certificate"] is None
+
+
+def test_identity_of_a_missing_or_unusable_kubeconfig(tmp_path):
+    assert _kubeconfig.identity(str(tmp_path / "absent.conf")) == {
+        "exists": False,
+        "user": None,
+        "client_certificate": None,
+        "error": None,
+    }
+    broken = tmp_path / "admin.conf"
+    broken.write_text("apiVersion: v2\n")
+    found = _kubeconfig.identity(str(broken))
+    assert found["exists"] is True and found["client_certificate"] is None
+    assert found["error"] == f"kubeconfig {broken}: apiVersion is 'v2'; a kubeconfig has apiVersion v1"
