@@ -81,6 +81,8 @@ def _go_parse_uint(text):
                 return 0
     if not text or any(char not in _INT_DIGITS[base] for char in text):
         return None
+    if len(text.lstrip("0")) > 64:  # out of range in any base (and beyond Python's int-from-text digit limit)
+        return None
     value = int(text, base)
     return value if value < 2**64 else None
 

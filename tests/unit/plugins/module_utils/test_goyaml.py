@@ -110,3 +110,19 @@ def test_the_reader_refuses_exactly_what_strict_decoding_and_the_yaml_character_
         except UnicodeDecodeError:
             accepted = False
         assert (_goyaml._reader_problem(data, codec) is None) is accepted, (codec, data)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1" * 5000, "1" * 5000),  # out of int64/uint64 range, +Inf as a float: a string, as for go-yaml
+        ("-" + "9" * 5000, "-" + "9" * 5000),
+        ("0" * 5000 + "7", 7),  # leading zeros are not digits of the value
+        ("0b" + "1" * 64, 2**64 - 1),
+        ("0b" + "1" * 65, "0b" + "1" * 65),
+    ],
+    ids=["5000-digits", "negative-5000-digits", "5000-leading-zeros", "uint64-max-binary", "65-bit-binary"],
+)
+def test_integers_too_long_for_any_64_bit_value_are_strings_not_a_crash(text, expected):
+    # Python refuses int() of more than 4300 digits; the decoder must answer as go-yaml does, not raise ValueError
+    assert _goyaml.load(f"a: {text}\n") == {"a": expected}
