@@ -352,3 +352,28 @@ def _new_volume(mount: MountSpec) -> Any:
     if mount.read_only:
         volume["readOnly"] = True
     return volume
+
+
+def api_server_settings(cluster_configuration: Any) -> Tuple[Dict[str, str], Dict[str, Dict[str, Any]]]:
+    """``(extraArgs, extraVolumes)`` of a ClusterConfiguration read as plain data, in either schema.
+
+    ``extraArgs`` as ``{flag name: value}`` (v1beta3's map; v1beta4's list, the last of a repeated name winning, as
+    the flag would), ``extraVolumes`` by name as ``{hostPath, mountPath, readOnly, pathType}`` with kubeadm's
+    defaults for what is omitted (``readOnly`` false, ``pathType`` "").
+    """
+    api_server = (cluster_configuration or {}).get("apiServer") or {}
+    raw_args = api_server.get("extraArgs") or {}
+    if isinstance(raw_args, list):
+        args = {str(item.get("name")): str(item.get("value", "")) for item in raw_args if isinstance(item, dict)}
+    else:
+        args = {str(name): str(value) for name, value in dict(raw_args).items()}
+    volumes = {}
+    for item in api_server.get("extraVolumes") or []:
+        if isinstance(item, dict) and item.get("name"):
+            volumes[str(item["name"])] = {
+                "hostPath": item.get("hostPath", ""),
+                "mountPath": item.get("mountPath", ""),
+                "readOnly": bool(item.get("readOnly", False)),
+                "pathType": item.get("pathType", ""),
+            }
+    return args, volumes
