@@ -152,3 +152,15 @@ def test_apiserver_wait_runs_without_yaml(tmp_path):
     )
     assert malformed["failed"] is True
     assert malformed["msg"] == f"Cannot read {manifest}: container 'kube-apiserver' has neither command nor args"
+
+
+def test_audit_status_io_runs_without_yaml(tmp_path):
+    policy = tmp_path / "audit-policy.yaml"
+    policy.write_text(POLICY)
+    log = tmp_path / "audit.log"
+    log.write_text('{"kind":"Event","apiVersion":"audit.k8s.io/v1","stageTimestamp":"2026-12-03T10:00:00.000001Z"}\n')
+    result = run("audit_status_io", tmp_path, check_mode=True, files=[str(policy)], log_path=str(log))
+    assert not result.get("failed"), result
+    assert result["files"][0]["sha256"] == hashlib.sha256(POLICY.encode()).hexdigest()
+    assert result["log"]["exists"] is True and result["log"]["newest_event"].startswith("2026-12-03T10:00:00")
+    assert "live" in result  # this machine may or may not run a kube-apiserver; the key is always there
