@@ -1,0 +1,95 @@
+"""audit_status: a master's row from its two reads (fixture manifests), and where a container path is on the host."""
+
+import base64
+import hashlib
+
+import pytest
+from manifest_fixtures import NNF_PATCHED, read
+
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _goyaml, audit_status
+
+POD = {
+    "spec": {
+        "volumes": [
+            {"name": "k8s-log", "hostPath": {"path": "/var/log/kubernetes/", "type": "DirectoryOrCreate"}},
+            {"name": "policies", "hostPath": {"path": "/srv/policies", "type": "DirectoryOrCreate"}},
+            {"name": "policy-file", "hostPath": {"path": "/srv/other/audit.yaml", "type": "File"}},
+            {"name": "empty", "emptyDir": {}},
+        ]
+    }
+}
+CONTAINER = {
+    "volumeMounts": [
+        {"name": "k8s-log", "mountPath": "/var/log/kubernetes/"},
+        {"name": "policies", "mountPath": "/etc/kubernetes/policies"},
+        {"name": "policy-file", "mountPath": "/etc/kubernetes/policies/special/audit.yaml"},
+        {"name": "empty", "mountPath": "/tmp"},
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("container_path", "expected"),
+    [
+        ("/var/log/kubernetes/kube-apiserver-audit.log", "/var/log/kubernetes/kube-apiserver-audit.log"),
+        ("/etc/kubernetes/policies/audit-policy.yaml", "/srv/policies/audit-policy.yaml"),
+        ("/etc/kubernetes/policies/special/audit.yaml", "/srv/other/audit.yaml"),  # the longest mount wins
+        ("/etc/kubernetes/policies-old/audit.yaml", None),  # a prefix of the name is not a parent directory
+        ("/tmp/audit.log", None),  # not a hostPath volume: the container's own
+        ("/var/log/audit.log", None),
+        ("", None),
+    ],
+)
+def test_host_path_follows_the_hostpath_mounts(container_path, expected):
+    assert audit_status.host_path(container_path, POD, CONTAINER) == expected
+
+
+def node(policy_bytes, live_argv=None, log_exists=True):
+    return {
+        "live": None
+        if live_argv is None
+        else {"pid": 7, "argv": live_argv, "started": "2026-12-03T10:00:00Z", "started_epoch": 2e9},
+        "files": [
+            {
+                "path": "/etc/kubernetes/policies/audit-policy.yaml",
+                "exists": True,
+                "size": len(policy_bytes),
+                "sha256": hashlib.sha256(policy_bytes).hexdigest(),
+                "content_base64": base64.b64encode(policy_bytes).decode(),
+                "error": None,
+            }
+        ],
+        "log": {"path": "/var/log/kubernetes/kube-apiserver-audit.log", "exists": log_exists, "backups": []},
+    }
+
+
+def manifest_read(text):
+    snapshot = {"exists": True, "content_base64": base64.b64encode(text.encode()).decode(), "mtime": 1e9}
+    return {"snapshot": snapshot}
+
+
+def test_an_audited_master_without_drift_is_ok_and_its_benchmarks_are_judged_on_the_live_flags():
+    text = read(NNF_PATCHED)
+    pod = _goyaml.load(text)
+    container = pod["spec"]["containers"][0]
+    argv = [container["command"][0], *audit_status.command_items(container)]
+    policy = b"apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: RequestResponse\n"
+    annotated = text.replace(
+        "  annotations:\n",
+        f"  annotations:\n    audit.nnf.cray.hpe.com/policy-checksum: sha256:{hashlib.sha256(policy).hexdigest()}\n",
+        1,
+    )
+    found = audit_status.row(read=manifest_read(annotated), node=node(policy, argv), manifest_path="/m.yaml")
+    assert found["audited"] is True
+    assert [d["kind"] for d in found["drift"]] == []
+    assert found["ok"] is True
+    failed = [row["id"] for row in found["benchmarks"] if not row["ok"]]
+    assert "STIG V-242403" not in failed  # a RequestResponse catch-all
+
+
+def test_no_process_is_not_audited_and_drifts():
+    text = read(NNF_PATCHED)
+    found = audit_status.row(read=manifest_read(text), node=node(b"x", None), manifest_path="/m.yaml")
+    assert found["audited"] is False and found["ok"] is False
+    assert found["drift"][0]["kind"] == "not-running"
+    assert found["live"] is None
