@@ -74,8 +74,8 @@ options:
     version_added: 0.1.1
   audit_proof:
     description:
-      - Once the apiserver is ready, prove that it audits, within what is left of O(timeout) (at least 5 seconds):
-        send its own kube-apiserver (the host and port of its readiness probe, not the kubeconfig's server) one
+      - Once the apiserver is ready, prove that it audits, within what is left of O(timeout) (at least 5 seconds).
+        Send its own kube-apiserver (the host and port of its readiness probe, not the kubeconfig's server) one
         C(GET) of O(audit_proof.path) with a fresh C(Audit-ID) header, authenticated with O(audit_proof.kubeconfig)
         and verified with its certificate authority, and wait until that ID is in O(audit_proof.log_path).
         kube-apiserver takes a client's C(Audit-ID) as the event's C(auditID). Any answer (a 404 too) counts as sent.
@@ -374,10 +374,11 @@ def main():
                 timeout=max(5, int(params["timeout"] - (time.time() - began))),
             )
         except _audit_proof.NotLogged as exc:
+            ready["elapsed"] = round(time.time() - began, 1)
             module.fail_json(
                 msg=f"kube-apiserver restarted from {params['manifest_path']} and is ready (pid {process.pid}), "
                 f"but it does not audit: {exc}.",
-                **dict(ready, elapsed=round(time.time() - began, 1)),
+                **ready,
             )
         ready["elapsed"] = round(time.time() - began, 1)
     module.exit_json(**ready)

@@ -93,7 +93,7 @@ options:
   kubeconfig_identity:
     description:
       - With O(operation=read) and O(kubeconfig), also return who the kubeconfig authenticates as
-        (RV(kubeconfig_identity)): its user's client certificate (public; never the key), for the controller to
+        (RV(kubeconfig_identity)), that is its user's client certificate (public; never the key), for the controller to
         read the user name and groups from.
     type: bool
     default: false
