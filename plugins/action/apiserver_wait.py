@@ -81,7 +81,9 @@ def wait(action, task_vars):
         if proof:
             request_path, skipped = proof_request(proof, snapshot_read["kubeconfig_identity"])
             if request_path is None:
-                warnings.append(f"No proof that kube-apiserver audits: {skipped}.")
+                # named after the host: Ansible prints a warning once, however many masters give it
+                where = task_vars.get("inventory_hostname", "this master")
+                warnings.append(f"No proof that kube-apiserver on {where} audits: {skipped}.")
                 args.pop("audit_proof")
             else:
                 proof.update(path=request_path, audit_id=str(uuid.uuid4()))
