@@ -36,7 +36,8 @@ def audit_status_collect(hostvars, hosts, register="kube_audit_status_read"):
             failed.append(host)
             continue
         row = {"host": host, "read": True}
-        row.update((key, result.get(key)) for key in ("audited", "ok", "live", "drift", "log", "benchmarks"))
+        keys = ("audited", "ok", "live", "drift", "kubeadm_config", "log", "benchmarks")
+        row.update((key, result.get(key)) for key in keys)
         masters.append(row)
         if not row["ok"]:
             not_ok.append(host)
@@ -71,6 +72,8 @@ def audit_status_table(report):
         )
         for finding in master.get("drift") or []:
             details.append(f"{master['host']}: drift ({finding['kind']}): {finding['message']}")
+        if str(master.get("kubeadm_config") or "").startswith("not compared"):
+            details.append(f"{master['host']}: kubeadm-config {master['kubeadm_config']}")
         for row in master.get("benchmarks") or []:
             if not row.get("ok"):
                 beside = f" (manifest: {row['manifest']})" if "manifest" in row else ""

@@ -125,6 +125,12 @@ drift:
   sample:
     - kind: checksum
       message: /etc/kubernetes/policies/audit-policy.yaml changed since it was installed
+kubeadm_config:
+  description: Whether kubeadm-config was compared with the manifest, or why not (no kubeconfig, not a kubeadm
+    cluster, the API server could not be reached, O(read_kubeadm_config) false).
+  returned: success
+  type: str
+  sample: compared with the manifest
 log:
   description: The audit log (C(path), C(exists), C(size), C(modified), C(backups), C(backups_size), C(newest_event),
     C(free_bytes), C(budget_bytes) with null meaning unlimited).

@@ -8,7 +8,8 @@
 2. ``audit_status_io``: the running kube-apiserver (``/proc``), the installed files the manifest's flags name (host
    paths through the pod's hostPath volumes, ``host_path``) and the audit log.
 
-The row: ``live`` (the process, its audit flags), ``drift`` (``_audit_drift``), ``log`` (with the disk budget the
+The row: ``live`` (the process, its audit flags), ``drift`` (``_audit_drift``), ``kubeadm_config`` (whether it
+was compared, and why not), ``log`` (with the disk budget the
 flags allow), ``benchmarks`` (``_audit_benchmarks``, judged on the live flags), and ``audited``/``ok``.
 """
 
@@ -135,8 +136,14 @@ def row(*, read, node, manifest_path, container_name=_defaults.CONTAINER, thresh
     manifest_flags = _flags.values(items) if items is not None else None
     annotations = ((pod or {}).get("metadata") or {}).get("annotations") or {}
     files = [dict(state, annotation=CHECKSUM_ANNOTATION) for state in node["files"]]
-    kubeadm = (read.get("kubeadm_config") or {}).get("cluster_configuration")
+    kubeadm_read = read.get("kubeadm_config") or {}
+    kubeadm = kubeadm_read.get("cluster_configuration")
     cluster_configuration = _goyaml.load(kubeadm) if kubeadm else None
+    if cluster_configuration is not None:
+        kubeadm_compared = "compared with the manifest"
+    else:  # said, so that "no kubeadm-config drift" is never read into a comparison that did not happen
+        why = kubeadm_read.get("error") or kubeadm_read.get("missing") or "not asked for"
+        kubeadm_compared = f"not compared: {why}"
     drift = _audit_drift.drift(
         manifest_items=items,
         manifest_changed=read["snapshot"].get("mtime"),
@@ -158,6 +165,7 @@ def row(*, read, node, manifest_path, container_name=_defaults.CONTAINER, thresh
         if live is None
         else {"pid": live["pid"], "started": live["started"], "audit_flags": _audit_drift.audit_flags(live_items)},
         "drift": drift,
+        "kubeadm_config": kubeadm_compared,
         "log": log,
         "benchmarks": benchmarks,
     }

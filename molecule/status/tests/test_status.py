@@ -40,6 +40,7 @@ def failed_checks(master):
 def test_the_compliant_master(report):
     master = report["master-1"]
     assert (master["audited"], master["ok"], drift_kinds(master)) == (True, True, [])
+    assert master["kubeadm_config"] == "compared with the manifest"  # "no drift" means it was compared
     # the nnf_clientmount preset records only its service account, at Metadata: STIG V-242403 fails, honestly
     assert failed_checks(master) == ["STIG V-242403"]
     assert master["log"]["budget_bytes"] == 100 * 1024 * 1024 * 11

@@ -100,3 +100,12 @@ def test_the_table_has_a_row_per_master_then_the_findings_in_words():
         "m2: CIS 1.2.17 audit log kept >= 30 days: --audit-log-maxage is 7, below 30 (manifest: 30)",
         "m3: could not be read: not read",
     ]
+
+
+def test_the_table_says_when_kubeadm_config_was_not_compared():
+    row = dict(OK_ROW, kubeadm_config="not compared: no kubeconfig at /etc/kubernetes/admin.conf")
+    lines = audit_status_table(audit_status_collect({"m1": {"kube_audit_status_read": row}}, ["m1"]))
+    assert "m1: kubeadm-config not compared: no kubeconfig at /etc/kubernetes/admin.conf" in lines
+    compared = dict(OK_ROW, kubeadm_config="compared with the manifest")
+    lines = audit_status_table(audit_status_collect({"m1": {"kube_audit_status_read": compared}}, ["m1"]))
+    assert not any("kubeadm-config" in line for line in lines)

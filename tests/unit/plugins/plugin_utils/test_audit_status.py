@@ -93,3 +93,21 @@ def test_no_process_is_not_audited_and_drifts():
     assert found["audited"] is False and found["ok"] is False
     assert found["drift"][0]["kind"] == "not-running"
     assert found["live"] is None
+
+
+@pytest.mark.parametrize(
+    ("kubeadm_read", "expected"),
+    [
+        (None, "not compared: not asked for"),
+        ({"missing": "no kubeconfig at /etc/kubernetes/admin.conf"}, "not compared: no kubeconfig at /etc/kub"),
+        ({"error": "reading ConfigMap ...: connection refused"}, "not compared: reading ConfigMap ...: connection"),
+        ({"cluster_configuration": "apiServer: {}\n"}, "compared with the manifest"),
+    ],
+    ids=["not-asked", "no-kubeconfig", "unreachable", "compared"],
+)
+def test_the_row_says_whether_kubeadm_config_was_compared(kubeadm_read, expected):
+    read_result = manifest_read(read(NNF_PATCHED))
+    if kubeadm_read is not None:
+        read_result["kubeadm_config"] = kubeadm_read
+    found = audit_status.row(read=read_result, node=node(b"x", None), manifest_path="/m.yaml")
+    assert found["kubeadm_config"].startswith(expected)
