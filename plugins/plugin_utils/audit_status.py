@@ -77,7 +77,8 @@ def audit_volumes(pod, container, items):
     found = {}
     for mount in container.get("volumeMounts") or []:
         mount_path = str(mount.get("mountPath") or "")
-        if not any(path and (path == mount_path.rstrip("/") or path.startswith(mount_path)) for path in wanted):
+        base = mount_path.rstrip("/")
+        if not any(path and (path == base or path.startswith(base + "/")) for path in wanted):
             continue
         source = (volumes.get(mount.get("name")) or {}).get("hostPath") or {}
         found[mount.get("name")] = {

@@ -111,3 +111,29 @@ def test_the_row_says_whether_kubeadm_config_was_compared(kubeadm_read, expected
         read_result["kubeadm_config"] = kubeadm_read
     found = audit_status.row(read=read_result, node=node(b"x", None), manifest_path="/m.yaml")
     assert found["kubeadm_config"].startswith(expected)
+
+
+def test_audit_volumes_are_the_mounts_that_hold_the_flagged_files_not_a_name_prefix():
+    pod = {
+        "spec": {
+            "volumes": [
+                {"name": "pki", "hostPath": {"path": "/etc/kubernetes/pki", "type": "DirectoryOrCreate"}},
+                {"name": "k8s-log", "hostPath": {"path": "/var/log/kubernetes/", "type": "DirectoryOrCreate"}},
+            ]
+        }
+    }
+    container = {
+        "volumeMounts": [
+            {"name": "pki", "mountPath": "/etc/kubernetes/pki", "readOnly": True},
+            {"name": "k8s-log", "mountPath": "/var/log/kubernetes/"},
+        ]
+    }
+    items = ["--audit-policy-file=/etc/kubernetes/pki-audit/policy.yaml", "--audit-log-path=/var/log/kubernetes/a.log"]
+    assert audit_status.audit_volumes(pod, container, items) == {
+        "k8s-log": {
+            "hostPath": "/var/log/kubernetes/",
+            "mountPath": "/var/log/kubernetes/",
+            "readOnly": False,
+            "pathType": "DirectoryOrCreate",
+        }
+    }
