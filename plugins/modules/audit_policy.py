@@ -67,6 +67,24 @@ options:
     type: list
     elements: str
     default: [RequestReceived]
+  extra_rules:
+    description:
+      - Rules put before those of O(content) or O(rules) (the first matching rule decides, so these win). The policy
+        is then rendered anew from its decoded form (comments of O(content) do not survive). Refused with O(src),
+        which is installed byte for byte.
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.1.1
+  lint:
+    description:
+      - Run the policy linter (RV(lint_warnings)), judged by first match with the evaluator on sample requests.
+        It warns about Secret, ConfigMap and token contents logged in clear text, no rule that matches every
+        request, every request logged twice (RequestReceived not omitted), rules never reached, and the CIS 3.2.2
+        areas not recorded.
+    type: bool
+    default: true
+    version_added: 0.1.1
   requests:
     description:
       - Requests to evaluate against the policy. Each is a dict with the keys C(user) (a dict with C(name)
@@ -203,6 +221,12 @@ policy_warnings:
     - >-
       Audit policy contains errors, falling back to lenient decoding:
       strict decoding error: unknown field "rules[0].verb"
+lint_warnings:
+  description: What the policy linter found (also issued as warnings), each naming the rule as C(rules[N]).
+  returned: success
+  type: list
+  elements: str
+  sample: ["rules[2]: logs the contents of secrets (create at RequestResponse)"]
 levels:
   description: For each of O(requests), in order, what kube-apiserver would apply to it.
   returned: success, when O(requests) is given

@@ -38,12 +38,14 @@ MAXBACKUP_FLAG = "audit-log-maxbackup"
 MAXSIZE_FLAG = "audit-log-maxsize"
 
 # STIG V-242403: a request no rule of a targeted policy would single out (an ordinary user writing an ordinary
-# object), so that its level is the policy's catch-all. DISA's fix text sets the catch-all ``- level: RequestResponse``.
+# object of a built-in group), so that its level is what the policy does with ordinary writes. DISA's fix text sets
+# the catch-all ``- level: RequestResponse``. Not a Secret or a ConfigMap: a policy that keeps those at Metadata (as
+# Kubernetes' reference policy does, and as the policy linter asks) must still be able to pass.
 STIG_REQUEST = {
     "verb": "create",
-    "apiGroup": "",
+    "apiGroup": "apps",
     "apiVersion": "v1",
-    "resource": "configmaps",
+    "resource": "deployments",
     "namespace": "default",
     "name": "stig-check",
     "user": {"name": "stig-check", "groups": ["system:authenticated"]},
@@ -222,7 +224,8 @@ def _check_policy(rule, flags, policy, thresholds):
     level = audit_policy.evaluate_request(policy, STIG_REQUEST)["level"]
     if level == STIG_LEVEL:
         return True, level, ""
-    request = f"{STIG_REQUEST['verb']} {STIG_REQUEST['resource']} in namespace {STIG_REQUEST['namespace']}"
+    resource = ".".join(part for part in (STIG_REQUEST["resource"], STIG_REQUEST["apiGroup"]) if part)
+    request = f"{STIG_REQUEST['verb']} {resource} in namespace {STIG_REQUEST['namespace']}"
     if level == audit_policy.DEFAULT_LEVEL:
         return False, level, f"the policy does not record an ordinary request ({request}); {STIG_LEVEL} is required"
     return False, level, f"the policy records an ordinary request ({request}) at {level}, not {STIG_LEVEL}"

@@ -12,13 +12,15 @@ import base64
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
-from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _goyaml, audit_policy
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _goyaml, _policy_lint, audit_policy
 
 ARGUMENT_SPEC = dict(
     src=dict(type="path"),
     content=dict(type="str"),
     rules=dict(type="list", elements="dict"),
     omit_stages=dict(type="list", elements="str", default=["RequestReceived"]),
+    extra_rules=dict(type="list", elements="dict", default=[]),
+    lint=dict(type="bool", default=True),
     requests=dict(type="list", elements="dict"),
 )
 ARGUMENT_RULES = dict(mutually_exclusive=[("src", "content", "rules")], required_one_of=[("src", "content", "rules")])
@@ -90,14 +92,26 @@ def check(params, subject):
         if problem:
             raise KubeAuditError(f"requests[{index}]: {problem}")
 
+    extra_rules = params["extra_rules"] or []
+    if extra_rules and params["src"] is not None:
+        raise KubeAuditError(
+            f"{subject}: extra_rules cannot be added to src, a policy file installed byte for byte; put them in the "
+            "file, or give its rules as rules or its text as content"
+        )
     try:
         if params["src"] is not None:
             data = audit_policy.read_policy_file(params["src"])
+        elif params["content"] is not None:
+            data = params["content"].encode("utf-8")
+            if extra_rules:  # first match wins: the user's rules go before the policy's own
+                given, _warnings = audit_policy.load_policy(data)
+                document = audit_policy.build_policy(extra_rules + given["rules"], given.get("omitStages"))
+                if given.get("omitManagedFields"):
+                    document["omitManagedFields"] = True
+                data = audit_policy.render_policy(document).encode("utf-8")
         else:
-            content = params["content"]
-            if content is None:
-                content = audit_policy.render_policy(audit_policy.build_policy(params["rules"], params["omit_stages"]))
-            data = content.encode("utf-8")
+            document = audit_policy.build_policy(extra_rules + params["rules"], params["omit_stages"])
+            data = audit_policy.render_policy(document).encode("utf-8")
         policy, warnings = audit_policy.load_policy(data)
     except audit_policy.PolicyError as error:
         raise KubeAuditError(
@@ -115,8 +129,10 @@ def check(params, subject):
         encoding=encoding,
         checksum=audit_policy.checksum(data),
         policy_warnings=warnings,
+        lint_warnings=_policy_lint.lint(policy) if params["lint"] else [],
         warnings=list(warnings),
     )
+    result["warnings"] += [f"audit policy lint: {warning}" for warning in result["lint_warnings"]]
     if params["requests"] is not None:
         result["levels"] = [audit_policy.evaluate_request(policy, normalize_request(request)) for request in requests]
     return result

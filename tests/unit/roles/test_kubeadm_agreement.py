@@ -7,64 +7,20 @@ each with its own manifest under the test's directory (the manifest path is not 
 and log paths are, and are shared).
 """
 
-import os
-import subprocess
-import sys
-
 import pytest
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "plugins"))
-
-from manifest_fixtures import NNF, read
-
-COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".tmp", "collections"))
-PLAY = """\
-- hosts: all
-  gather_facts: false
-  roles:
-    - nnf.kube_audit.enable_audit
-"""
-
-
-def inventory(tmp_path, maxage):
-    lines = ["[kube_control_plane]"]
-    for name, age in zip(("m1", "m2"), maxage):
-        root = tmp_path / name
-        (root / "manifests").mkdir(parents=True)
-        (root / "manifests" / "kube-apiserver.yaml").write_text(read(NNF))
-        lines.append(
-            f"{name} ansible_connection=local ansible_python_interpreter=/usr/bin/python3"
-            f" kube_audit_manifest_path={root}/manifests/kube-apiserver.yaml"
-            f" kube_audit_policy_file={tmp_path}/shared/policies/audit-policy.yaml"
-            f" kube_audit_log_path={tmp_path}/shared/log/kube-apiserver-audit.log"
-            f" kube_audit_backup_dir={root}/backup"
-            f" kube_audit_kubeconfig={root}/admin.conf"
-            f" kube_audit_log_maxage={age}"
-        )
-    path = tmp_path / "inventory.ini"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+from role_runner import NNF, read
+from role_runner import run_check as run_role
+from role_runner import written as written_in
 
 
 def run_check(tmp_path, maxage, *extra):
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(PLAY)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="0")
-    command = [sys.executable, "-m", "ansible.cli.playbook", "-i", str(inventory(tmp_path, maxage)), "--check"]
-    return subprocess.run(
-        [*command, *extra, str(playbook)], capture_output=True, text=True, env=env, check=False, timeout=180
+    return run_role(
+        tmp_path, {"m1": f"kube_audit_log_maxage={maxage[0]}", "m2": f"kube_audit_log_maxage={maxage[1]}"}, *extra
     )
 
 
 def written(tmp_path):
-    """Every file under the masters' directories other than the manifests the test wrote."""
-    return sorted(
-        os.path.relpath(os.path.join(root, name), tmp_path)
-        for top in ("m1", "m2", "shared")
-        for root, _dirs, names in os.walk(tmp_path / top)
-        for name in names
-        if name != "kube-apiserver.yaml"
-    )
+    return written_in(tmp_path, ("m1", "m2"))
 
 
 def test_masters_that_want_different_settings_stop_the_plan(tmp_path):

@@ -34,7 +34,11 @@ def test_the_result_is_the_engines_for_exactly_the_file_bytes(tmp_path):
     assert base64.b64decode(result["content_base64"]) == data
     assert result["checksum"] == hashlib.sha256(data).hexdigest()
     assert result["policy"] == engine.load_policy(data)[0]
-    assert "warnings" not in result  # none to show: no empty list either
+    # the preset records only the NNF groups: the linter says what that leaves out, as warnings
+    assert result["warnings"] == [f"audit policy lint: {warning}" for warning in result["lint_warnings"]]
+    assert result["lint_warnings"][0].startswith("no rule matches every request")
+    _action, quiet = in_process({"src": str(PRESET), "lint": False}, tmp_path)
+    assert "warnings" not in quiet and quiet["lint_warnings"] == []  # none to show: no empty list either
 
 
 def test_an_invalid_policy_fails_with_kube_apiservers_message_and_no_traceback(tmp_path):

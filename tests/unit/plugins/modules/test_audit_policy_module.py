@@ -316,3 +316,46 @@ def test_encodings_kube_apiserver_refuses_fail_naming_the_file(tmp_path, data, p
     assert result["failed"] is True
     assert result["msg"] == f"audit policy file {policy}: failed decoding: yaml: {problem}"
     assert "content_base64" not in result
+
+
+# --- extra rules go first; the linter's findings are warnings --------------------------------------------------
+
+
+def test_extra_rules_go_before_the_rules(tmp_path):
+    extra = [{"level": "None", "users": ["system:kube-proxy"]}]
+    result = run_module(tmp_path, rules=[{"level": "Metadata"}], extra_rules=extra)
+    assert [rule["level"] for rule in result["policy"]["rules"]] == ["None", "Metadata"]
+    levels = run_module(
+        tmp_path,
+        content=result["content"],
+        requests=[{"user": {"name": "system:kube-proxy"}, "verb": "get", "resource": "pods"}],
+    )["levels"]
+    assert levels[0]["level"] == "None"
+
+
+def test_extra_rules_go_before_the_rules_of_a_content_and_keep_its_omitted_stages(tmp_path):
+    content = (POLICIES / "nnf-docs-clientmount.yaml").read_text()
+    result = run_module(tmp_path, content=content, extra_rules=[{"level": "RequestResponse", "verbs": ["delete"]}])
+    given = ap.load_policy(content.encode())[0]
+    assert result["policy"]["rules"] == [{"level": "RequestResponse", "verbs": ["delete"]}, *given["rules"]]
+    assert result["policy"].get("omitStages") == given.get("omitStages")
+    assert result["checksum"] == hashlib.sha256(base64.b64decode(result["content_base64"])).hexdigest()
+
+
+def test_extra_rules_are_refused_with_src(tmp_path):
+    result = run_module(tmp_path, src=str(NNF_DEPLOY), extra_rules=[{"level": "Metadata"}])
+    assert result["failed"] is True
+    assert "extra_rules cannot be added to src, a policy file installed byte for byte" in result["msg"]
+
+
+def test_lint_warnings_are_returned_and_warned(tmp_path):
+    result = run_module(tmp_path, rules=[{"level": "Metadata"}], omit_stages=[])
+    assert result["lint_warnings"] == [
+        "rules[0]: omitStages does not hold RequestReceived: every request is logged twice (RequestReceived and "
+        "ResponseComplete)"
+    ]
+    messages = [w["event"]["msg"] if isinstance(w, dict) else w for w in result["warnings"]]
+    assert [f"audit policy lint: {warning}" for warning in result["lint_warnings"]] == [
+        m for m in messages if m.startswith("audit policy lint: ")
+    ]
+    assert run_module(tmp_path, rules=[{"level": "Metadata"}], omit_stages=[], lint=False)["lint_warnings"] == []

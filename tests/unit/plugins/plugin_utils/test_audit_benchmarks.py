@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.nnf.kube_audit.plugins.module_utils import _flags
-from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _audit_benchmarks, audit_policy
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _audit_benchmarks, _policy_lint, audit_policy
 from ansible_collections.nnf.kube_audit.plugins.plugin_utils._audit_benchmarks import (
     DEFAULT_THRESHOLDS,
     disk_budget,
@@ -73,8 +73,8 @@ kind: Policy
 rules:
 - level: None
   resources:
-  - group: ""
-    resources: ["configmaps"]
+  - group: "apps"
+    resources: ["deployments"]
 - level: RequestResponse
 """
 
@@ -336,7 +336,7 @@ def test_the_nnf_presets_fail_stig_v_242403(preset):
     assert row["ok"] is False
     assert row["live"] == "None"
     assert row["reason"] == (
-        "the policy does not record an ordinary request (create configmaps in namespace default); "
+        "the policy does not record an ordinary request (create deployments.apps in namespace default); "
         "RequestResponse is required"
     )
 
@@ -357,7 +357,7 @@ def test_a_metadata_catch_all_fails():
     assert row["ok"] is False
     assert row["live"] == "Metadata"
     assert row["reason"] == (
-        "the policy records an ordinary request (create configmaps in namespace default) at Metadata, "
+        "the policy records an ordinary request (create deployments.apps in namespace default) at Metadata, "
         "not RequestResponse"
     )
 
@@ -374,9 +374,9 @@ def test_the_check_request():
         "user": {"name": "stig-check", "groups": ["system:authenticated"]},
         "verb": "create",
         "namespace": "default",
-        "apiGroup": "",
+        "apiGroup": "apps",
         "apiVersion": "v1",
-        "resource": "configmaps",
+        "resource": "deployments",
         "subresource": "",
         "name": "stig-check",
         "resourceRequest": True,
@@ -492,3 +492,11 @@ def test_no_disk_budget(changes):
 def test_disk_budget_reads_underscored_keys():
     flags = {key.replace("-", "_"): value for key, value in live_flags(audit_log_maxbackup="2").items()}
     assert disk_budget(flags) == 100 * MIB * 3
+
+
+def test_the_kubernetes_reference_preset_passes_stig_v_242403_and_the_linter_has_nothing_to_say():
+    # the STIG request is an ordinary write of a built-in group: a policy keeping Secrets and ConfigMaps at Metadata
+    # (as the linter asks) can pass; Kubernetes' reference policy records deployments writes at RequestResponse
+    policy = load((PRESETS / "kubernetes_reference.yaml").read_bytes())
+    assert rows_by_id(evaluate(live_flags(), None, policy))["STIG V-242403"]["ok"] is True
+    assert _policy_lint.lint(policy) == []
