@@ -9,8 +9,10 @@
 3. sends a few requests to every master's kube-apiserver, as users of the NNF stack and others;
 4. reads the audit logs of all masters with ``ansible-playbook nnf.kube_audit.audit_report`` and prints the NNF
    procedure's summary of each event (auditID, verb, requestURI, user, code, stageTimestamp);
-5. runs ``ansible-playbook nnf.kube_audit.disable_audit`` and shows every manifest is back to its first bytes;
-6. tears the masters down (also when a step fails).
+5. shows every master audited with ``ansible-playbook nnf.kube_audit.audit_status`` (live flags, drift, log, CIS and
+   STIG checks);
+6. runs ``ansible-playbook nnf.kube_audit.disable_audit`` and shows every manifest is back to its first bytes;
+7. tears the masters down (also when a step fails).
 
 Usage: ``python tests/demo.py [--keep]`` as root with the project venv (``make demo``).
 """
@@ -145,6 +147,9 @@ def main():
         playbook("audit_report", env, "-e", f"kube_audit_report_out={events_file}")
         print()
         print_summary(events_file)
+
+        step("Is every master audited?")
+        playbook("audit_status", env)
 
         step("Disabling auditing, one master at a time")
         playbook("disable_audit", env)
