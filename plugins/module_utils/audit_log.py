@@ -33,15 +33,16 @@ The standard library and the collection's ``_errors`` only: this runs on the tar
 import datetime
 import fnmatch
 import heapq
+import ipaddress
 import json
 import os
 import re
 import stat
 import zlib
 from collections import Counter
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _errors
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _audit_recipes, _defaults, _errors
 
 DEFAULT_LOG_PATH = _defaults.LOG_PATH
 OUTPUT_FORMATS = ("summary", "events", "counts")
@@ -50,6 +51,8 @@ LEVELS = _defaults.AUDIT_LEVELS[1:]  # the levels an event is logged at
 # The seed's jq summary: [.auditID,.verb,.requestURI,.user.username,.responseStatus.code,.stageTimestamp]
 SUMMARY_FIELDS = ("auditID", "verb", "requestURI", "username", "code", "stageTimestamp")
 COUNT_DIMENSIONS = ("user", "verb", "resource", "code")
+# The investigation recipes (module_utils/_audit_recipes.py), by name.
+RECIPES = _audit_recipes.RECIPES
 DEFAULT_LIMIT = 1000
 # Real RequestResponse events (a large list's response) run to megabytes; a longer line is skipped, not kept.
 DEFAULT_MAX_LINE_BYTES = 16 << 20
@@ -439,6 +442,48 @@ class AuditRecord:
             resource += "/" + ref["subresource"]
         return resource + "." + ref["apiGroup"] if ref.get("apiGroup") else resource
 
+    # The fields below are not read by the fast path: they come from the decoded event, which the fast path only
+    # decodes when one of them is asked for (a filter or a grouping that needs it).
+
+    def _decoded(self) -> Dict[str, Any]:
+        """The event decoded, or {} when its line is not JSON after all (the fast path checks only what it reads)."""
+        try:
+            event = self.event()
+        except ValueError:
+            return {}
+        return event if isinstance(event, dict) else {}
+
+    def impersonated(self) -> Optional[Dict[str, Any]]:
+        """impersonatedUser (the user the request was made as, with Impersonate-User), or None."""
+        if self._event is None and (self.line is None or '"impersonatedUser"' not in self.line):
+            # The apiserver writes the key as is: a line without it has no impersonatedUser, no need to decode it.
+            return None
+        found = self._decoded().get("impersonatedUser")
+        return found if isinstance(found, dict) else None
+
+    def impersonated_username(self) -> Optional[str]:
+        """impersonatedUser.username, or None when the request impersonated nobody."""
+        impersonated = self.impersonated()
+        name = impersonated.get("username") if impersonated is not None else None
+        return name if isinstance(name, str) else None
+
+    def effective_username(self) -> Optional[str]:
+        """The user the request acted as: the impersonated user when there is one, else the authenticated user."""
+        impersonated = self.impersonated()
+        if impersonated is None:
+            return self.username if isinstance(self.username, str) else None
+        name = impersonated.get("username")
+        return name if isinstance(name, str) else None
+
+    def source_ips(self) -> List[str]:
+        """sourceIPs: the X-Forwarded-For addresses, X-Real-Ip, then the client's address; [] when missing."""
+        found = self._decoded().get("sourceIPs")
+        return [item for item in found if isinstance(item, str)] if isinstance(found, list) else []
+
+    def user_agent(self) -> Optional[str]:
+        found = self._decoded().get("userAgent")
+        return found if isinstance(found, str) else None
+
     def summary(self) -> Dict[str, Any]:
         """The seed's jq summary as a mapping, keys named after the last step of each jq path.
 
@@ -582,6 +627,75 @@ def _verbatim(value: Optional[str]) -> bool:
     return bool(value) and _VERBATIM_IN_JSON.match(value) is not None
 
 
+class _Pattern:
+    """A value matched exactly, or a shell pattern (fnmatch, case-sensitive) when it has ``*``, ``?`` or ``[``."""
+
+    __slots__ = ("glob", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.glob = re.compile(fnmatch.translate(text)).match if _GLOB_CHARS.search(text) else None
+
+    def __call__(self, value: Any) -> bool:
+        if not isinstance(value, str):
+            return False
+        return value == self.text if self.glob is None else self.glob(value) is not None
+
+    def needle(self) -> Optional[str]:
+        """Text every matching line holds verbatim (see EventFilter.needle), or None."""
+        if self.glob is None:
+            return '"' + self.text + '"' if _verbatim(self.text) else None
+        if "[" in self.text:
+            return None
+        # A pattern's longest literal run is in every value it matches; too short a run would not narrow much.
+        literal = max(re.split(r"[*?]", self.text), key=len)
+        return literal if len(literal) >= 4 and _verbatim(literal) else None
+
+
+def _pattern(value: Optional[str]) -> Optional[_Pattern]:
+    return _Pattern(str(value)) if value else None
+
+
+IPNetwork = Any  # ipaddress.IPv4Network or IPv6Network
+
+
+def _parse_networks(values: Optional[Iterable[Any]]) -> Tuple[IPNetwork, ...]:
+    """The networks of the source_ips filter: addresses (a network of one) and CIDRs. ValueError names a bad one."""
+    networks = []
+    for value in values or ():
+        text = str(value).strip()
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))  # 10.0.0.5/8 is taken as 10.0.0.0/8
+        except ValueError:
+            raise ValueError(
+                f"source_ips: {value!r} is neither an IP address (10.0.0.5, fd00::5) nor a network in CIDR notation "
+                "(10.0.0.0/8, fd00::/8)"
+            ) from None
+    return tuple(networks)
+
+
+def _address(text: str) -> Any:
+    """An address of sourceIPs, or None for anything else (X-Forwarded-For can hold any text)."""
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def _in_networks(addresses: Iterable[str], networks: Tuple[IPNetwork, ...]) -> bool:
+    """Whether any of the addresses is in any of the networks; an IPv4-mapped IPv6 address counts as its IPv4."""
+    for text in addresses:
+        address = _address(text)
+        if address is None:
+            continue
+        candidates = [address]
+        if address.version == 6 and address.ipv4_mapped is not None:  # ::ffff:10.0.0.5, from a dual-stack listener
+            candidates.append(address.ipv4_mapped)
+        if any(candidate in network for candidate in candidates for network in networks):
+            return True
+    return False
+
+
 class EventFilter:
     """Which events to keep. Filters combine with AND; a list filter matches any of its values."""
 
@@ -600,8 +714,21 @@ class EventFilter:
         since: Optional[str] = None,
         until: Optional[str] = None,
         now: Optional[datetime.datetime] = None,
+        name: Optional[str] = None,
+        source_ips: Optional[Sequence[Any]] = None,
+        user_agents: Optional[Sequence[str]] = None,
+        impersonated_user: Optional[str] = None,
+        effective_user: Optional[str] = None,
+        recipe: Optional[str] = None,
     ) -> None:
-        """Raises ValueError for a value that cannot mean anything (bad code, time or interval)."""
+        """Raises ValueError for a value that cannot mean anything (bad code, time, interval, address or recipe).
+
+        ``user`` is the authenticated user (user.username), as the NNF procedure's jq recipe reads it;
+        ``impersonated_user`` the user it acted as (impersonatedUser.username), and ``effective_user`` the one or,
+        without impersonation, the other. ``name``, ``user_agents`` and these three are exact values, or shell
+        patterns when they hold ``*``, ``?`` or ``[``. ``recipe`` names a set of filters of _audit_recipes that
+        combines (AND) with the others.
+        """
         self.audit_id = audit_id or None
         self.user = user or None
         self._user_glob = None
@@ -622,6 +749,25 @@ class EventFilter:
             raise ValueError(f"since ({self.since}) is not before until ({self.until})")
         self._bounded = self.since is not None or self.until is not None
         self._by_object_ref = bool(self.groups or self.resources or self.namespaces)
+        # The values as given; the matchers are the underscored ones.
+        self.name = name or None
+        self._name = _pattern(name)
+        self.source_ips = _parse_networks(source_ips)
+        self.user_agents = sorted(text for text in _text_set(user_agents) if text)
+        self._user_agents = tuple(_Pattern(text) for text in self.user_agents)
+        self.impersonated_user = impersonated_user or None
+        self._impersonated_user = _pattern(impersonated_user)
+        self.effective_user = effective_user or None
+        self._effective_user = _pattern(effective_user)
+        self.recipe = recipe or None
+        self._recipe_filter = None  # type: Optional[EventFilter]
+        if self.recipe is not None:
+            if self.recipe not in RECIPES:
+                raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, not {recipe!r}")
+            self._recipe_filter = EventFilter(now=now, **RECIPES[self.recipe].filters)
+        self._beyond_summary = bool(
+            self._name or self.source_ips or self._user_agents or self._impersonated_user or self._effective_user
+        )
 
     @staticmethod
     def _parse_codes(codes: Optional[Sequence[Any]]) -> Tuple["frozenset[int]", "frozenset[int]"]:
@@ -636,30 +782,35 @@ class EventFilter:
                 raise ValueError(f"{code!r} is not an HTTP status code (404) or class of codes (4xx)")
         return frozenset(exact), frozenset(classes)
 
+    def _needle(self) -> Tuple[Optional[str], str]:
+        """The needle (see ``needle``) and what it is, in the words of a report."""
+        if _verbatim(self.audit_id):
+            return '"' + str(self.audit_id) + '"', "the audit_id value"
+        user = _pattern(self.user)
+        for option, pattern in (("user", user), ("name", self._name), ("effective_user", self._effective_user)):
+            needle = pattern.needle() if pattern is not None else None
+            if needle is not None:
+                return needle, f"the {option} value" if pattern.glob is None else f"the {option} pattern's text"
+        if self._impersonated_user is not None:
+            return '"impersonatedUser"', "an impersonatedUser field"
+        if self._recipe_filter is not None:
+            return self._recipe_filter._needle()
+        return None, ""
+
     @property
     def needle(self) -> Optional[str]:
         """Text that every matching line holds verbatim, so that lines without it need not be parsed.
 
         Built only from values that encoding/json writes as themselves; a value with quotes, backslashes, <>&
-        or non-ASCII could be escaped in the log, so such a filter looks at every line.
+        or non-ASCII could be escaped in the log, so such a filter looks at every line. A needle only narrows the
+        lines parsed: a line that holds it elsewhere (in an annotation, say) is parsed and turned down by matches.
         """
-        if _verbatim(self.audit_id):
-            return '"' + str(self.audit_id) + '"'
-        if self.user and self._user_glob is None and _verbatim(self.user):
-            return '"' + self.user + '"'
-        if self._user_glob is not None and "[" not in self.user:
-            # A glob's longest literal run is in every name it matches; too short a run would not narrow much.
-            literal = max(re.split(r"[*?]", self.user), key=len)
-            if len(literal) >= 4 and _verbatim(literal):
-                return literal
-        return None
+        return self._needle()[0]
 
     @property
     def needle_label(self) -> str:
         """What the needle is, in the words of a report: 'the audit_id value', 'the user value'..."""
-        if _verbatim(self.audit_id):
-            return "the audit_id value"
-        return "the user value" if self._user_glob is None else "the user pattern's text"
+        return self._needle()[1]
 
     def is_empty(self) -> bool:
         return not (
@@ -673,6 +824,8 @@ class EventFilter:
             or self.code_classes
             or self.since
             or self.until
+            or self._beyond_summary
+            or self._recipe_filter is not None
         )
 
     def matches(self, record: AuditRecord) -> bool:
@@ -718,7 +871,23 @@ class EventFilter:
                     return False
             if self.namespaces and ref.get("namespace", "") not in self.namespaces:
                 return False
-        return True
+        if self._recipe_filter is not None and not self._recipe_filter.matches(record):
+            return False
+        return not self._beyond_summary or self._matches_beyond_summary(record)
+
+    def _matches_beyond_summary(self, record: AuditRecord) -> bool:
+        """The filters on fields the fast path does not read; all but name may decode the event."""
+        if self._name is not None and not self._name(record.object_ref().get("name")):
+            return False
+        if self._impersonated_user is not None and not self._impersonated_user(record.impersonated_username()):
+            return False
+        if self._effective_user is not None and not self._effective_user(record.effective_username()):
+            return False
+        if self._user_agents:
+            agent = record.user_agent()
+            if not any(pattern(agent) for pattern in self._user_agents):
+                return False
+        return not self.source_ips or _in_networks(record.source_ips(), self.source_ips)
 
 
 # --- scanning ------------------------------------------------------------------------------------------------
@@ -1169,6 +1338,52 @@ def count_records(records: Iterable[AuditRecord]) -> Dict[str, Dict[str, int]]:
     }
 
 
+# The fields a recipe's matches can be counted by (its group_by), each read from a record.
+GROUP_FIELDS: Dict[str, Callable[[AuditRecord], Any]] = {
+    "user": lambda record: record.username,  # the authenticated user
+    "effective_user": lambda record: record.effective_username(),
+    "impersonated_user": lambda record: record.impersonated_username(),
+    "verb": lambda record: record.verb,
+    "resource": lambda record: record.resource_label(),  # kubectl's spelling, as in the counts
+    "namespace": lambda record: record.object_ref().get("namespace"),
+    "name": lambda record: record.object_ref().get("name"),
+    "code": lambda record: record.code,
+    "source_ips": lambda record: ",".join(record.source_ips()),  # all of them: X-Forwarded-For can be forged
+    "user_agent": lambda record: record.user_agent(),
+}
+
+
+def grouped_counts(recipe: str, fields: Sequence[str], counter: "Counter[Tuple[str, ...]]") -> Dict[str, Any]:
+    """recipe_counts: one row per combination of the fields' values with its count, highest first, then by value."""
+    rows = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+    return {
+        "recipe": recipe,
+        "fields": list(fields),
+        "rows": [dict(zip(fields, values), count=count) for values, count in rows],
+    }
+
+
+class _Grouping:
+    """Counts of the records that pass through by a recipe's group_by fields (missing values as NO_VALUE)."""
+
+    def __init__(self, recipe: str) -> None:
+        self.recipe = recipe
+        self.fields = tuple(RECIPES[recipe].group_by)
+        self.counter = Counter()  # type: Counter[Tuple[str, ...]]
+
+    def track(self, records: Iterable[AuditRecord]) -> Iterator[AuditRecord]:
+        getters = [GROUP_FIELDS[field] for field in self.fields]
+        counter = self.counter
+        for record in records:
+            values = (getter(record) for getter in getters)
+            counter[tuple(NO_VALUE if value is None or value == "" else str(value) for value in values)] += 1
+            yield record
+            del record  # not held while the next one is read
+
+    def result(self) -> Dict[str, Any]:
+        return grouped_counts(self.recipe, self.fields, self.counter)
+
+
 def newest(records: Iterable[AuditRecord], limit: int) -> List[AuditRecord]:
     """The ``limit`` newest records by time (all of them when limit is 0), oldest first.
 
@@ -1237,9 +1452,12 @@ def read_audit_log(
     reader = AuditLogReader(path, rotated=rotated, event_filter=event_filter, max_line_bytes=max_line_bytes)
     result = {"log_found": True, "events": []}  # type: Dict[str, Any]
     span = _Span()
+    recipe = reader.event_filter.recipe
+    grouping = _Grouping(recipe) if output == "counts" and recipe is not None else None
     try:
         if output == "counts":
-            result["counts"] = count_records(span.track(reader.records()))
+            records = span.track(reader.records())
+            result["counts"] = count_records(grouping.track(records) if grouping is not None else records)
         else:
             kept = newest(span.track(reader.records(), keep_lines=output != "summary"), limit)
             if output == "summary":
@@ -1255,6 +1473,8 @@ def read_audit_log(
         result["log_found"] = False
         if output == "counts":
             result["counts"] = {dimension: {} for dimension in COUNT_DIMENSIONS}
+    if grouping is not None:
+        result["recipe_counts"] = grouping.result()
     stats = reader.stats
     result["stats"] = {
         "files_read": sum(1 for entry in stats.files if "skipped" not in entry and "error" not in entry),

@@ -25,9 +25,11 @@ description:
     (C(audit.k8s.io/v1beta1)) have only C(timestamp). O(since), O(until), the order of the events and O(limit) all
     use that time. An event without any time, or whose time does not parse, sorts before all others and is
     left out whenever O(since) or O(until) is given.
-  - The log is read as a stream, so memory stays flat whatever its size; an O(audit_id) or an exact O(user)
-    filter skips the lines that cannot match without parsing them, which makes looking up one event in gigabytes
-    take about as long as reading them.
+  - The log is read as a stream, so memory stays flat whatever its size; an O(audit_id), O(user), O(name),
+    O(effective_user) or O(impersonated_user) filter skips the lines that cannot match without parsing them, which
+    makes looking up one event in gigabytes take about as long as reading them.
+  - O(recipe) names a common investigation (deletions, Secret access, exec into pods, denied requests, RBAC changes,
+    impersonation) as a set of filters, and how to count its matches.
   - Bad data is counted and reported, never fatal. Lines in the legacy text format (C(--audit-log-format=legacy)),
     malformed JSON, a last line cut short (still being written, or torn by a crash), lines longer than
     O(max_line_bytes) and damaged C(.gz) backups are skipped and counted in RV(stats.skipped); the first few are
@@ -58,8 +60,23 @@ options:
     description:
       - Keep the events of this user (C(user.username)), for example a service account,
         V(system:serviceaccount:nnf-system:nnf-clientmount).
+      - This is the authenticated user, C(.user.username), the field the NNF procedure's C(jq) recipe selects on. A
+        request made with impersonation (C(kubectl --as)) is logged under the authenticated user, with the user it
+        acted as in C(impersonatedUser); see O(impersonated_user) and O(effective_user).
       - A value with C(*), C(?) or C([...]) is a shell pattern, matched case-sensitively,
         for example V(system:serviceaccount:nnf-system:*).
+    type: str
+  impersonated_user:
+    description:
+      - Keep the events of requests made as this user with impersonation (C(impersonatedUser.username)). Events
+        without impersonation never match; V(*) keeps every impersonated request.
+      - An exact value, or a shell pattern as for O(user).
+    type: str
+  effective_user:
+    description:
+      - Keep the events of requests that acted as this user, the impersonated user (C(impersonatedUser.username))
+        when there is one, else the authenticated user (C(user.username)).
+      - An exact value, or a shell pattern as for O(user).
     type: str
   verbs:
     description:
@@ -84,6 +101,29 @@ options:
     description:
       - Keep events on resources in one of these namespaces (C(objectRef.namespace)). An empty string stands for
         cluster-scoped resources.
+    type: list
+    elements: str
+  name:
+    description:
+      - Keep events on the object of this name (C(objectRef.name)), for example V(web-1), whatever its resource
+        and namespace (combine with O(resources) and O(namespaces)).
+      - An exact value, or a shell pattern as for O(user), such as V(nnf-*).
+      - Requests without an object name (lists, collections, non-resource URLs) never match.
+    type: str
+  source_ips:
+    description:
+      - Keep events of requests from one of these addresses or networks, each an IPv4 or IPv6 address
+        (V(10.30.107.12)) or a network in CIDR notation (V(10.30.0.0/16), V(fd00::/8)).
+      - An event matches when any of its C(sourceIPs) is inside any of them. C(sourceIPs) lists the addresses of
+        the C(X-Forwarded-For) header, then C(X-Real-Ip), then the address the request came from; the headers are
+        the client's word. An IPv4-mapped IPv6 address (V(::ffff:10.0.0.5)) counts as its IPv4 address.
+      - A value that is neither an address nor a network fails the task, naming it, before anything is read.
+    type: list
+    elements: str
+  user_agents:
+    description:
+      - Keep events whose client said one of these C(userAgent), each an exact value or a shell pattern as for
+        O(user), such as V(kubectl/*) or V(curl/*). Events without a user agent never match.
     type: list
     elements: str
   stages:
@@ -119,6 +159,31 @@ options:
     description:
       - Keep events whose time is before this time. Same forms as O(since). Events without a time are left out.
     type: str
+  recipe:
+    description:
+      - A common investigation, as a named set of filters that combines (AND) with the other filters, such as
+        O(since) or O(user). With O(format=counts), RV(recipe_counts) also counts the matches by the recipe's own
+        fields.
+      - V(deletions) keeps deletions (verbs delete and deletecollection) of any resource; counted by C(user) and
+        C(resource).
+      - V(secret_access) keeps any request on Secrets, and service account token requests (serviceaccounts/token);
+        counted by C(user) and C(verb).
+      - V(exec) keeps exec, attach and port-forward into pods, and the pod, service and node proxies; counted by
+        C(user), C(resource), C(namespace) and C(name).
+      - V(denied) keeps requests refused as unauthenticated (401) or forbidden (403); counted by C(user),
+        C(source_ips) and C(code).
+      - V(rbac_changes) keeps changes (create, update, patch, delete, deletecollection) of roles, cluster roles and
+        their bindings (group rbac.authorization.k8s.io); counted by C(user), C(verb), C(resource), C(namespace) and
+        C(name).
+      - V(impersonation) keeps requests made as another user (events with an impersonatedUser); counted by C(user)
+        and C(impersonated_user).
+      - Secrets, tokens, exec and the proxies are those of the core API group. Subresources are matched as
+        O(resources) matches them (V(pods/exec)).
+      - A recipe finds only what the audit policy records. Under the roles' default preset, C(nnf), which records
+        reads and writes of the NNF API groups but no deletions, V(deletions), V(secret_access), V(exec) and
+        V(rbac_changes) find nothing, and V(denied) and V(impersonation) find requests on NNF resources only.
+    type: str
+    choices: [deletions, secret_access, exec, denied, rbac_changes, impersonation]
   format:
     description:
       - V(summary) returns, per event, the six fields of the seed procedure's C(jq) summary
@@ -127,7 +192,8 @@ options:
         C(stageTimestamp) is the event's time; for an event without one (older clusters), its
         C(requestReceivedTimestamp) or C(timestamp) as logged, where C(jq) would show null.
       - V(events) returns the events as logged.
-      - V(counts) returns no events but RV(counts) of all matching events by user, verb, resource and code.
+      - V(counts) returns no events but RV(counts) of all matching events by user, verb, resource and code, and
+        with O(recipe), RV(recipe_counts) by the recipe's fields.
     type: str
     choices: [summary, events, counts]
     default: summary
@@ -150,7 +216,8 @@ options:
       - A longer line is not read but skipped as it streams by, so that memory stays bounded whatever the log holds
         (a line without end, a C(.gz) backup that inflates to gigabytes of zeros). It is counted in
         RV(stats.skipped) as C(oversized) and described in RV(problems).
-      - With an O(audit_id) or O(user) look-up, a skipped line that holds the value (or the pattern's literal text)
+      - With an O(audit_id), O(user), O(name), O(effective_user) or O(impersonated_user) look-up, a skipped line
+        that holds the value (or the pattern's literal text, or for O(impersonated_user) the key C(impersonatedUser))
         written out is also listed in RV(oversized_matches) and counted in RV(stats.oversized_matches), as it may be
         a match that was not returned. Raise O(max_line_bytes) to read it.
       - Memory grows with this bound, as reading a line takes up to about four times its length (its bytes, its
@@ -161,9 +228,13 @@ options:
     default: 16777216
 notes:
   - Reading the log takes root on a kubeadm node, where the apiserver creates it with mode 0600, so use C(become).
-  - The O(audit_id) and exact O(user) look-ups skip the lines without the value written out verbatim. Those lines
-    are counted in RV(stats.lines) but not examined, so bad data among them is not counted in RV(stats.skipped),
-    except lines longer than O(max_line_bytes), which are always counted.
+  - The O(audit_id), O(user), O(name), O(effective_user) and O(impersonated_user) look-ups (and
+    O(recipe=impersonation)) skip the lines without the value (or a pattern's longest literal text, or the key
+    C(impersonatedUser)) written out verbatim. Those lines are counted in RV(stats.lines) but not examined, so bad
+    data among them is not counted in RV(stats.skipped), except lines longer than O(max_line_bytes), which are
+    always counted. Whether a line examined matches is decided on the parsed event, never on the text found.
+  - O(source_ips), O(user_agents), O(impersonated_user) and O(effective_user) read fields that the fast reading of
+    the usual lines skips, so the lines that get that far are parsed whole, which costs more time.
   - Only the C(json) log format is read; legacy lines are counted and skipped.
 seealso:
   - name: Kubernetes auditing
@@ -220,6 +291,31 @@ EXAMPLES = r"""
   become: true
   register: refused
 
+- name: Who was refused, from where, in the last day?
+  nnf.kube_audit.audit_log_info:
+    recipe: denied
+    since: 1d
+    format: counts
+  become: true
+  register: denied
+
+- name: What did kubectl and curl do as service accounts, from the admin network?
+  nnf.kube_audit.audit_log_info:
+    source_ips: [10.40.0.0/16, "fd00:40::/32"]
+    effective_user: "system:serviceaccount:*"
+    user_agents: ["kubectl/*", "curl/*"]
+    format: events
+  become: true
+  register: admin_network
+
+- name: Every change made to the NNF storage named rabbit-1-storage, by any user
+  nnf.kube_audit.audit_log_info:
+    name: rabbit-1-storage
+    verbs: [create, update, patch, delete]
+    limit: 0
+  become: true
+  register: storage
+
 - name: Read the current file only, on a node where auditing may be off
   nnf.kube_audit.audit_log_info:
     rotated: false
@@ -261,6 +357,37 @@ counts:
     verb: {get: 640, update: 201, list: 48}
     resource: {"clientmounts.dataworkflowservices.github.io": 640, "nnfnodestorages.nnf.cray.hpe.com/status": 249}
     code: {"200": 870, "404": 19}
+recipe_counts:
+  description:
+    - The matching events counted by the fields of O(recipe) (see O(recipe) for each recipe's), one row per
+      combination of their values, the highest count first.
+    - Each row holds the recipe's fields and C(count). A missing value is C(<none>); C(source_ips) holds all the
+      event's source addresses, joined with commas; C(resource) is spelled as in RV(counts); C(code) is text.
+  returned: when O(format=counts) and O(recipe) is set
+  type: dict
+  contains:
+    recipe:
+      description: The recipe.
+      type: str
+      sample: denied
+    fields:
+      description: The fields counted by, in the order of the rows' keys.
+      type: list
+      elements: str
+      sample: [user, source_ips, code]
+    rows:
+      description: The combinations of values and their counts.
+      type: list
+      elements: dict
+      sample:
+        - {user: "system:serviceaccount:default:builder", source_ips: "10.30.107.12", code: "403", count: 12}
+        - {user: "<none>", source_ips: "203.0.113.9", code: "401", count: 3}
+  sample:
+    recipe: denied
+    fields: [user, source_ips, code]
+    rows:
+      - {user: "system:serviceaccount:default:builder", source_ips: "10.30.107.12", code: "403", count: 12}
+      - {user: "<none>", source_ips: "203.0.113.9", code: "401", count: 3}
 stats:
   description: What was read and matched.
   returned: always
@@ -279,7 +406,7 @@ stats:
       type: int
       sample: 171230
     examined:
-      description: Lines parsed (all of them, unless an O(audit_id) or O(user) look-up skipped some).
+      description: Lines parsed (all of them, unless a look-up skipped some, see the notes).
       type: int
       sample: 171230
     matched:
@@ -300,8 +427,9 @@ stats:
       sample: {legacy: 0, malformed: 1, truncated: 1, oversized: 0, unreadable_files: 0}
     oversized_matches:
       description:
-        - Lines longer than O(max_line_bytes) that hold the O(audit_id) or O(user) value written out, skipped
-          but possibly matches. Always V(0) without such a look-up. The first ones are in RV(oversized_matches).
+        - Lines longer than O(max_line_bytes) that hold the look-up's text written out (see O(max_line_bytes)),
+          skipped but possibly matches. Always V(0) without such a look-up. The first ones are in
+          RV(oversized_matches).
       type: int
       sample: 0
     oldest:
@@ -358,9 +486,9 @@ problems:
       reason: the last line is incomplete (still being written?)
 oversized_matches:
   description:
-    - The first lines (at most 10) longer than O(max_line_bytes) that hold the O(audit_id) or O(user) value written
-      out, with C(path), C(line) (its number in the file) and C(bytes) (its length). They were not read, so they
-      may be matches that RV(events) lacks; RV(stats.oversized_matches) has their number.
+    - The first lines (at most 10) longer than O(max_line_bytes) that hold the look-up's text written out (see
+      O(max_line_bytes)), with C(path), C(line) (its number in the file) and C(bytes) (its length). They were not
+      read, so they may be matches that RV(events) lacks; RV(stats.oversized_matches) has their number.
   returned: always
   type: list
   elements: dict
@@ -407,6 +535,12 @@ def read(params):
             codes=params["codes"],
             since=params["since"],
             until=params["until"],
+            name=params["name"],
+            source_ips=params["source_ips"],
+            user_agents=params["user_agents"],
+            impersonated_user=params["impersonated_user"],
+            effective_user=params["effective_user"],
+            recipe=params["recipe"],
         )
     except ValueError as exc:
         raise _errors.KubeAuditError(f"Invalid filter: {exc}") from None
@@ -442,6 +576,12 @@ def main():
             codes=dict(type="list", elements="raw"),
             since=dict(type="str"),
             until=dict(type="str"),
+            name=dict(type="str"),
+            source_ips=dict(type="list", elements="str"),
+            user_agents=dict(type="list", elements="str"),
+            impersonated_user=dict(type="str"),
+            effective_user=dict(type="str"),
+            recipe=dict(type="str", choices=list(audit_log.RECIPES)),
             format=dict(type="str", choices=list(audit_log.OUTPUT_FORMATS), default="summary"),
             limit=dict(type="int", default=audit_log.DEFAULT_LIMIT),
             missing_ok=dict(type="bool", default=False),
