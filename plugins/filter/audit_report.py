@@ -14,8 +14,10 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.nnf.kube_audit.plugins.module_utils.audit_log import (
     COUNT_DIMENSIONS,
+    NO_VALUE,
     event_time,
     event_time_key,
+    grouped_counts,
 )
 
 TABLE_COLUMNS = ("HOST", "TIME", "USER", "VERB", "CODE", "URI")
@@ -49,6 +51,32 @@ def _with_host(host, event):
     return merged
 
 
+class _RecipeCounts:
+    """The recipe_counts of several hosts, added up row by row (the same combination of values on two hosts)."""
+
+    def __init__(self):
+        self.recipe = self.fields = None
+        self.counter = Counter()
+
+    def add(self, host, recipe_counts):
+        if not isinstance(recipe_counts, Mapping):
+            return
+        recipe, fields = recipe_counts.get("recipe"), tuple(recipe_counts.get("fields") or ())
+        if self.fields is None:
+            self.recipe, self.fields = recipe, fields
+        elif (recipe, fields) != (self.recipe, self.fields):
+            raise AnsibleFilterError(
+                f"audit_report_merge: {host} counted by recipe {recipe!r} ({', '.join(fields)}), the hosts before it "
+                f"by {self.recipe!r} ({', '.join(self.fields)}): read every host with the same recipe"
+            )
+        for row in recipe_counts.get("rows") or []:
+            values = tuple(str(row.get(field, NO_VALUE)) for field in fields)
+            self.counter[values] += int(row.get("count") or 0)
+
+    def result(self):
+        return None if self.fields is None else grouped_counts(self.recipe, self.fields, self.counter)
+
+
 def audit_report_merge(hostvars, hosts, register="kube_audit_report_read", limit=0):
     """Merge the registered audit_log_info results of ``hosts`` into one report.
 
@@ -56,6 +84,10 @@ def audit_report_merge(hostvars, hosts, register="kube_audit_report_read", limit
     stageTimestamp, requestReceivedTimestamp and timestamp that is set, as on the masters, so that whole events of
     older clusters and summaries (whose stageTimestamp is that time) merge alike, and events without a time come
     first. Counts are added up; every node gets a status line, including those that failed or were not reached.
+
+    No event is ever dropped as a duplicate: one auditID is logged once per stage, and can be logged by two masters
+    (a client may send its own Audit-ID header), or twice by one (a client reusing it). Every event stays, with its
+    host; the events of one time keep the host order, then each host's order.
     """
     if isinstance(hosts, str) or not all(isinstance(host, str) for host in hosts):
         raise AnsibleFilterError("audit_report_merge: hosts must be a list of inventory host names")
@@ -65,6 +97,7 @@ def audit_report_merge(hostvars, hosts, register="kube_audit_report_read", limit
         raise AnsibleFilterError(f"audit_report_merge: limit must be an integer, not {limit!r}") from exc
     statuses, events, counts = [], [], {dimension: Counter() for dimension in COUNT_DIMENSIONS}
     has_counts = False
+    recipe_counts = _RecipeCounts()
     for host in hosts:
         variables = hostvars.get(host)
         result = variables.get(register) if isinstance(variables, Mapping) else None
@@ -78,6 +111,7 @@ def audit_report_merge(hostvars, hosts, register="kube_audit_report_read", limit
             has_counts = True
             for dimension in COUNT_DIMENSIONS:
                 counts[dimension].update(result["counts"].get(dimension) or {})
+        recipe_counts.add(host, result.get("recipe_counts"))
     # Stable sort: events with the same time keep host order, then each host's own order.
     events.sort(key=event_time_key)
     matched = sum(status["matched"] for status in statuses)
@@ -94,6 +128,9 @@ def audit_report_merge(hostvars, hosts, register="kube_audit_report_read", limit
             dimension: dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
             for dimension, counter in counts.items()
         }
+    merged_recipe_counts = recipe_counts.result()
+    if merged_recipe_counts is not None:
+        report["recipe_counts"] = merged_recipe_counts
     return report
 
 
@@ -114,6 +151,16 @@ def _align(rows):
     return ["  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths)) + "  " + row[-1] for row in rows]
 
 
+def _recipe_table(recipe_counts):
+    title = f"recipe {recipe_counts['recipe']}, by {', '.join(recipe_counts['fields'])}"
+    if not recipe_counts["rows"]:
+        return [title + ": none"]
+    fields = recipe_counts["fields"]
+    rows = [["COUNT", *(field.upper() for field in fields)]]
+    rows += [[str(row["count"]), *(str(row.get(field, NO_VALUE)) for field in fields)] for row in recipe_counts["rows"]]
+    return [title + ":", *_align(rows)]
+
+
 def audit_report_table(report):
     """The report as lines of text: events (or counts), then how each node's read went."""
     if not isinstance(report, Mapping) or "hosts" not in report:
@@ -123,6 +170,9 @@ def audit_report_table(report):
         for dimension, counts in report["counts"].items():
             rows = [[dimension.upper(), "COUNT"]] + [[str(key), str(value)] for key, value in counts.items()]
             lines.extend(_align([[row[1], row[0]] for row in rows]) if len(rows) > 1 else [f"{dimension}: none"])
+            lines.append("")
+        if "recipe_counts" in report:  # a recipe's counts come with the counts only
+            lines.extend(_recipe_table(report["recipe_counts"]))
             lines.append("")
     elif report["events"]:
         lines.extend(_align([list(TABLE_COLUMNS)] + [_event_row(event) for event in report["events"]]))
@@ -144,6 +194,8 @@ def audit_report_jsonl(report):
     if not isinstance(report, Mapping) or "events" not in report:
         raise AnsibleFilterError("audit_report_jsonl: expects the result of nnf.kube_audit.audit_report_merge")
     records = [report["counts"]] if "counts" in report else report["events"]
+    if "recipe_counts" in report:
+        records = [*records, report["recipe_counts"]]
     return "".join(json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str) + "\n" for item in records)
 
 
