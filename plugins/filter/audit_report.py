@@ -19,6 +19,7 @@ from ansible_collections.nnf.kube_audit.plugins.module_utils.audit_log import (
     event_time_key,
     grouped_counts,
 )
+from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _recipe_coverage
 
 TABLE_COLUMNS = ("HOST", "TIME", "USER", "VERB", "CODE", "URI")
 
@@ -41,6 +42,10 @@ def _host_status(host, result):
     stats = result.get("stats") or {}
     status["matched"] = int(stats.get("matched") or 0)
     status["returned"] = int(stats.get("returned") or 0)
+    # With a recipe: whether the master's policy records what it looks for (else an empty result means nothing).
+    note = _recipe_coverage.note(result.get("recipe"), result.get("policy")) if status["status"] == "ok" else None
+    if note:
+        status["policy_note"] = note
     return status
 
 
@@ -186,6 +191,8 @@ def audit_report_table(report):
     for status in report["hosts"]:
         label = "" if status["status"] == "ok" else status["status"].upper() + ": "
         lines.append(f"{status['host']}: {label}{status['msg']}")
+        if status.get("policy_note"):
+            lines.append(f"{status['host']}: {status['policy_note']}")
     return lines
 
 

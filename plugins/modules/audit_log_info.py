@@ -184,6 +184,13 @@ options:
         V(rbac_changes) find nothing, and V(denied) and V(impersonation) find requests on NNF resources only.
     type: str
     choices: [deletions, secret_access, exec, denied, rbac_changes, impersonation]
+  policy_path:
+    description:
+      - With O(recipe), the audit policy installed on the node, returned as RV(policy) in the same call, so that the
+        controller can tell "nobody did it" from "the policy does not record it"
+        (P(nnf.kube_audit.audit_report_merge#filter) does, with the collection's policy evaluator).
+    type: path
+    version_added: 0.1.1
   format:
     description:
       - V(summary) returns, per event, the six fields of the seed procedure's C(jq) summary
@@ -325,6 +332,21 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+recipe:
+  description: With O(recipe), the recipe's name, description and the requests it is about (C(samples), as the policy
+    evaluator takes them).
+  returned: when O(recipe) is set
+  type: dict
+  sample:
+    name: secret_access
+    description: any request on Secrets, and service account token requests (serviceaccounts/token)
+    samples:
+      - {verb: get, apiGroup: "", resource: secrets, subresource: "", namespace: default}
+policy:
+  description: With O(recipe) and O(policy_path), the policy file, C(path), C(exists), C(size), C(sha256),
+    C(content_base64) (null above 1 MiB) and C(error).
+  returned: when O(recipe) and O(policy_path) are set
+  type: dict
 log_found:
   description: Whether the log or a backup of it exists. Only V(false) with O(missing_ok=true).
   returned: always
@@ -512,7 +534,7 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _errors, audit_log
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _audit_status_node, _errors, audit_log
 
 
 def read(params):
@@ -544,15 +566,29 @@ def read(params):
         )
     except ValueError as exc:
         raise _errors.KubeAuditError(f"Invalid filter: {exc}") from None
+    extra = {}
+    if params["recipe"] is not None:
+        recipe = audit_log.RECIPES[params["recipe"]]
+        extra["recipe"] = {
+            "name": params["recipe"],
+            "description": recipe.description,
+            "samples": [dict(sample) for sample in recipe.samples],
+        }
+        if params["policy_path"]:
+            # For the controller to judge whether the policy records what the recipe looks for (audit_report_merge).
+            extra["policy"] = _audit_status_node.file_state(params["policy_path"])
     try:
-        return audit_log.read_audit_log(
-            params["path"],
-            event_filter=event_filter,
-            output=params["format"],
-            limit=params["limit"],
-            rotated=params["rotated"],
-            missing_ok=params["missing_ok"],
-            max_line_bytes=params["max_line_bytes"],
+        return dict(
+            extra,
+            **audit_log.read_audit_log(
+                params["path"],
+                event_filter=event_filter,
+                output=params["format"],
+                limit=params["limit"],
+                rotated=params["rotated"],
+                missing_ok=params["missing_ok"],
+                max_line_bytes=params["max_line_bytes"],
+            ),
         )
     except ValueError as exc:
         raise _errors.KubeAuditError(str(exc)) from None
@@ -582,6 +618,7 @@ def main():
             impersonated_user=dict(type="str"),
             effective_user=dict(type="str"),
             recipe=dict(type="str", choices=list(audit_log.RECIPES)),
+            policy_path=dict(type="path"),
             format=dict(type="str", choices=list(audit_log.OUTPUT_FORMATS), default="summary"),
             limit=dict(type="int", default=audit_log.DEFAULT_LIMIT),
             missing_ok=dict(type="bool", default=False),

@@ -171,8 +171,9 @@ def _add(ordered, value):
         ordered.append(value)
 
 
-def _sample_users(rules):
-    """The ordinary user, then users made from what each rule names (its users x its userGroups)."""
+def sample_users(rules):
+    """The ordinary user, then users made from what each rule names (its users x its userGroups). Also what the
+    recipes' coverage (``_recipe_coverage``) asks the policy about."""
     users = [LINT_USER]
     for rule in rules:
         names = rule.get("users") or []
@@ -212,7 +213,7 @@ def _logs_contents(verb, level):
 
 def _content_warnings(rules, indexed):
     """``{rule index: [warning]}``: the sensitive resources each rule logs the contents of."""
-    users = _sample_users(rules)
+    users = sample_users(rules)
     names = _sample_names(rules)
     found = {}  # (rule index, position in SENSITIVE) -> verbs, in order
     for position, spec in enumerate(SENSITIVE):
