@@ -43,7 +43,12 @@ README_RECIPES = {
         "kube_audit_report_out=event.jsonl",
     ],
     "clientmount": [f"kube_audit_report_user={CLIENTMOUNT}"],
+    "exec_counts": ["kube_audit_report_recipe=exec", "kube_audit_report_format=counts"],
 }
+RECIPES = ("deletions", "secret_access", "exec", "denied", "rbac_changes", "impersonation")
+# side_effect sends this Audit-ID to master-2 and master-3 (items marked duplicate).
+DUPLICATE_ID = "6f1c3a52-9d0e-4b7a-8c21-5e3f0a9b7d14"
+NOT_RECORDED = "the audit policy on this master does not record these requests"
 TABLE_HEADER = ["HOST", "TIME", "USER", "VERB", "CODE", "URI"]
 # The debug task that prints the report, as the default stdout callback shows it.
 PRINTED_REPORT = re.compile(
@@ -148,7 +153,16 @@ def reports(pytestconfig, workdir, readme, sent, merged):
 
     They only read, so they run three at a time (this scenario's time is mostly ansible-playbook starting).
     """
-    wanted = {recipe: readme_command(readme, recipe) for recipe in ("summary", "events", "clientmount")}
+    wanted = {recipe: readme_command(readme, recipe) for recipe in ("summary", "events", "clientmount", "exec_counts")}
+    for recipe in RECIPES:
+        wanted[f"recipe_{recipe}"] = ["-e", f"kube_audit_report_recipe={recipe}", "-e", "kube_audit_report_limit=0"]
+        wanted[f"recipe_{recipe}"] += ["-e", "kube_audit_report_format=events"]
+        wanted[f"recipe_{recipe}"] += ["-e", f"kube_audit_report_out=recipe-{recipe}.jsonl"]
+    wanted["duplicate"] = ["-e", f"kube_audit_report_audit_id={DUPLICATE_ID}", "-e", "kube_audit_report_format=events"]
+    wanted["duplicate"] += ["-e", "kube_audit_report_out=duplicate.jsonl"]
+    # side_effect put the nnf preset at /root/nnf-policy.yaml: judged as if it were the installed policy
+    wanted["nnf_policy"] = ["-e", "kube_audit_report_recipe=secret_access"]
+    wanted["nnf_policy"] += ["-e", "kube_audit_report_policy_file=/root/nnf-policy.yaml"]
     audit_id = readme_command(readme, "audit_id")
     if audit_id is not None:  # with jane's get of nnfstorages/x on master-2 (also requested on master-3, by another)
         wanted["audit_id"] = [arg.replace(README_AUDIT_ID, sent[1]["auditID"]) for arg in audit_id]
@@ -433,3 +447,49 @@ def test_every_readme_report_command_is_checked_here(readme):
     shown = sorted(sorted(args[1::2]) for args in readme["commands"])
     assert shown == sorted(sorted(values) for values in README_RECIPES.values())
     assert README_USER_PATTERN in readme["spans"]
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_each_recipe_finds_exactly_the_requests_sent_for_it_on_the_master_that_served_them(reports, sent, recipe):
+    run = reports[f"recipe_{recipe}"]
+    assert run.rc == 0, run
+    events = run.read_jsonl(f"recipe-{recipe}.jsonl")
+    expected = sorted((item["host"], item["auditID"]) for item in sent if recipe in item.get("recipes", []))
+    assert expected, f"side_effect sends nothing for {recipe}"
+    assert sorted({(event["host"], event["auditID"]) for event in events}) == expected
+    assert len(events) == 2 * len(expected)  # both stages of each, nothing else
+    # The installed policy (a catch-all) records what the recipe looks for: no note
+    assert not [line for line in run.printed if NOT_RECORDED in line], run
+
+
+def test_a_recipe_under_a_policy_that_does_not_record_it_says_so_for_each_master(reports):
+    run = reports["nnf_policy"]
+    assert run.rc == 0, run
+    for host in AUDITED:
+        note = next(line for line in run.printed if line.startswith(f"{host}: {NOT_RECORDED}"))
+        assert "secret_access" in note and "/root/nnf-policy.yaml" in note
+
+
+def test_one_audit_id_sent_to_two_masters_is_kept_on_both(reports, sent):
+    assert [item["host"] for item in sent if item.get("duplicate")] == ["master-2", "master-3"]
+    assert {item["auditID"] for item in sent if item.get("duplicate")} == {DUPLICATE_ID}  # the apiserver took it
+    run = reports["duplicate"]
+    assert run.rc == 0, run
+    events = run.read_jsonl("duplicate.jsonl")
+    assert sorted((event["host"], event["stage"]) for event in events) == [
+        ("master-2", "RequestReceived"),
+        ("master-2", "ResponseComplete"),
+        ("master-3", "RequestReceived"),
+        ("master-3", "ResponseComplete"),
+    ]
+
+
+def test_the_readme_exec_counts_example_counts_each_pod_subresource_by_user(reports, sent):
+    run = readme_report(reports, "exec_counts")
+    assert run.rc == 0, run
+    title = run.printed.index("recipe exec, by user, resource, namespace, name:")
+    rows = [line.split() for line in run.printed[title + 2 : run.printed.index("", title)]]
+    exec_sent = [item for item in sent if "exec" in item.get("recipes", [])]
+    assert len(rows) == len(exec_sent) == 2
+    assert sorted(row[0] for row in rows) == ["2", "2"]  # two stages of each request
+    assert {row[1] for row in rows} == {"jane"} and {row[4] for row in rows} == {"web-1"}

@@ -79,6 +79,19 @@ Usage:
 """
 
 
+def impersonated_user(headers) -> Optional[Dict]:
+    """impersonatedUser of the event, from Impersonate-User and Impersonate-Group (WithImpersonation; the policy is
+    judged on the authenticated user, as WithAudit runs before it). Every impersonation is allowed here; a user
+    other than system:anonymous also gets system:authenticated, as the apiserver adds it."""
+    name = headers.get("Impersonate-User")
+    if not name:
+        return None
+    groups = list(headers.get_all("Impersonate-Group") or [])
+    if name != "system:anonymous" and "system:authenticated" not in groups:
+        groups.append("system:authenticated")
+    return {"username": name, "groups": groups}
+
+
 class CommandFailed(Exception):
     """What kube-apiserver reports as ``"command failed" err="..."`` before exiting 1."""
 
@@ -385,6 +398,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "request_uri": self.path,
             "verb": info["verb"],
             "user": user,
+            "impersonated_user": impersonated_user(self.headers),
             "source_ips": requestinfo.source_ips(self.headers, self.client_address[0]),
             "user_agent": self.headers.get("User-Agent") or "",
             "object_ref": requestinfo.object_reference(info),

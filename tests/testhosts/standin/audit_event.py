@@ -59,6 +59,7 @@ def new_event(
     verb: str,
     user: Dict,
     source_ips: List[str],
+    impersonated_user: Optional[Dict] = None,
     user_agent: str,
     object_ref: Optional[Dict],
     received: float,
@@ -79,6 +80,8 @@ def new_event(
         "verb": verb,
         "user": user,
     }
+    if impersonated_user:
+        event["impersonatedUser"] = impersonated_user
     if source_ips:
         event["sourceIPs"] = source_ips
     if user_agent:

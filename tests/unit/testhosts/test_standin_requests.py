@@ -4,7 +4,7 @@ import email.message
 import json
 
 import pytest
-from standin import audit_event, requestinfo
+from standin import apiserver, audit_event, requestinfo
 
 
 def info(method, uri):
@@ -184,6 +184,19 @@ def test_event_fields_are_in_the_go_struct_order():
         "stageTimestamp",
         "annotations",
     ]
+
+
+def test_an_impersonated_user_follows_the_user_and_gets_the_authenticated_group():
+    found = event(impersonated_user=apiserver.impersonated_user(headers(("Impersonate-User", "jane"))))
+    assert list(found)[7:9] == ["user", "impersonatedUser"]
+    assert found["impersonatedUser"] == {"username": "jane", "groups": ["system:authenticated"]}
+    both = apiserver.impersonated_user(
+        headers(("Impersonate-User", "jane"), ("Impersonate-Group", "ops"), ("Impersonate-Group", "dev"))
+    )
+    assert both == {"username": "jane", "groups": ["ops", "dev", "system:authenticated"]}
+    assert apiserver.impersonated_user(headers(("Impersonate-User", "system:anonymous")))["groups"] == []
+    assert apiserver.impersonated_user(headers(("X-Remote-User", "jane"))) is None
+    assert "impersonatedUser" not in event()
 
 
 def test_the_request_received_stage_has_no_status_and_empty_fields_are_left_out():
