@@ -8,6 +8,7 @@ something changes and not in check mode, one write with the resourceVersion that
 changed in between (409), it is read and edited again, ``retries`` times at most.
 """
 
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
 from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _action, kubeadm_config_update
 
@@ -44,7 +45,7 @@ def update(action, params, task_vars):
 
 class ActionModule(_action.Action):
     def subject(self):
-        return self._task.args.get("kubeconfig") or kubeadm_config_update.ARGUMENT_SPEC["kubeconfig"]["default"]
+        return self._task.args.get("kubeconfig") or _defaults.KUBECONFIG_PATH
 
     def task(self, task_vars):
         params = self.validated(kubeadm_config_update.ARGUMENT_SPEC)
