@@ -57,6 +57,7 @@ import binascii
 import re
 from urllib.parse import urlsplit
 
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _redact
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
 from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _goyaml, audit_policy
 
@@ -82,9 +83,10 @@ SERVER_VARIABLE = "kube_audit_webhook_server"
 CA_VARIABLE = "kube_audit_webhook_ca"
 CLIENT_CERT_VARIABLE = "kube_audit_webhook_client_cert"
 CLIENT_KEY_VARIABLE = "kube_audit_webhook_client_key"
-REDACTED = "REDACTED"
-SECRET_KEYS = ("client-key-data", "token", "password", "id-token", "refresh-token", "client-secret")
-NOT_SHOWN = "# kubeconfig not shown: its secrets could not be redacted line by line\n"
+# The secrets of a kubeconfig and their redaction, shared with the masters' diffs (module_utils/_redact.py).
+REDACTED = _redact.REDACTED
+SECRET_KEYS = _redact.SECRET_KEYS
+NOT_SHOWN = _redact.NOT_SHOWN
 
 # The collection's one checksum (sha256 hex of the UTF-8 bytes).
 checksum = audit_policy.checksum
@@ -92,14 +94,6 @@ checksum = audit_policy.checksum
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9][A-Z0-9 ]*)-----(.*?)-----END \1-----", re.DOTALL)
 _WHITE_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 _USER_INFO = re.compile(r"^([^:/?#]*://)[^/?#]*@")
-_LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
-_NAMES = "|".join(re.escape(key) for key in SECRET_KEYS)
-_SECRET_LINE = re.compile(
-    rf"(?P<lead>[ \t]*(?:-[ \t]+)*)(?P<key>\"(?:{_NAMES})\"|'(?:{_NAMES})'|(?:{_NAMES}))[ \t]*:(?=[ \t]|$)"
-)
-_DOUBLE_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
-_SINGLE_QUOTED = re.compile(r"'(?:[^']|'')*'")
-_PLAIN_END = re.compile(r"[ \t]#|$")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -498,51 +492,6 @@ def validate_kubeconfig(text, source):
 # --------------------------------------------------------------------------------------------------
 
 
-def _redact_value(rest):
-    """(the rest of a secret's key line with its value replaced, whether more-indented lines continue it)."""
-    spaces = len(rest) - len(rest.lstrip(" \t"))
-    value = rest[spaces:]
-    if not value or value.startswith("#"):
-        return rest, True
-    for quote, pattern in (('"', _DOUBLE_QUOTED), ("'", _SINGLE_QUOTED)):
-        if value.startswith(quote):
-            match = pattern.match(value)
-            if match is None:  # continues on the next lines
-                return rest[:spaces] + REDACTED, True
-            return rest[:spaces] + quote + REDACTED + quote + value[match.end() :], False
-    if value[0] in "|>":  # a block scalar: its header goes too, the lines below become a plain scalar
-        return rest[:spaces] + REDACTED, True
-    end = _PLAIN_END.search(value).start()
-    return rest[:spaces] + REDACTED + value[end:], True
-
-
-def _line_redacted(text):
-    out = []
-    continuation_column = None
-    for match in _LINE.finditer(text):
-        content, end = match.group(1), match.group(2)
-        if not content and not end:
-            continue
-        if continuation_column is not None:
-            stripped = content.lstrip(" ")
-            if not stripped.strip():
-                out.append(content + end)
-                continue
-            indent = len(content) - len(stripped)
-            if indent > continuation_column:
-                out.append(content[:indent] + REDACTED + end)
-                continue
-            continuation_column = None
-        secret = _SECRET_LINE.match(content)
-        if secret is None:
-            out.append(content + end)
-            continue
-        rest, continues = _redact_value(content[secret.end() :])
-        out.append(content[: secret.end()] + rest + end)
-        continuation_column = len(secret.group("lead")) if continues else None
-    return "".join(out)
-
-
 def _only_redacted(node, seen):
     """Whether every secret key under the composed YAML ``node`` has a REDACTED (or empty) value."""
     if id(node) in seen:
@@ -573,7 +522,7 @@ def redacted(text):
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             return NOT_SHOWN
-    out = _line_redacted(text)
+    out = _redact.line_redacted(text)
     if yaml is None:
         return NOT_SHOWN
     try:
