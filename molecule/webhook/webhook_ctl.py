@@ -6,13 +6,18 @@
                                             a free port, DIR/good's certificate; prints {"pid", "port", "url"}
     webhook_ctl.py DIR stop                 end the receiver this script started (by its PID, from DIR/receiver.pid)
     webhook_ctl.py DIR events               {"count", "audit_ids", "by_source": {address: count}} of DIR/events.jsonl
+    webhook_ctl.py DIR send ADDRESS PORT CA one GET to a master's kube-apiserver stand-in (as an authenticating proxy
+                                            sends it); prints {"status", "audit_id"}
+    webhook_ctl.py DIR wait SECONDS ID...   waits until the receiver has an event of each ID; {"found", "missing"}
 
 Only processes it started are ended; the receiver is the same program the stand-in's unit tests use.
 """
 
+import http.client
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -63,7 +68,10 @@ def start(directory, status=200):
     ]
     with open(os.path.join(directory, "receiver.log"), "ab") as log:
         for _attempt in range(50):  # the port may still be held by the receiver just stopped
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+            # timeout: a receiver a failed run left behind ends by itself
+            process = subprocess.Popen(
+                ["timeout", "1800", *command], stdout=subprocess.PIPE, stderr=log, start_new_session=True
+            )
             first = process.stdout.readline().decode()
             if first.startswith("listening on "):
                 break
@@ -121,6 +129,29 @@ def events(directory):
     }
 
 
+def send(address, port, ca):
+    context = ssl.create_default_context(cafile=ca)
+    connection = http.client.HTTPSConnection(address, int(port), timeout=10, context=context)
+    connection.putrequest("GET", "/api/v1/namespaces/default/configmaps/webhook-scenario")
+    connection.putheader("X-Remote-User", "webhook-scenario")
+    connection.putheader("User-Agent", "molecule-webhook")
+    connection.endheaders()
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return {"status": response.status, "audit_id": response.getheader("Audit-Id")}
+
+
+def wait(directory, seconds, audit_ids):
+    deadline = time.monotonic() + float(seconds)
+    while True:
+        received = set(events(directory)["audit_ids"])
+        missing = [audit_id for audit_id in audit_ids if audit_id not in received]
+        if not missing or time.monotonic() > deadline:
+            return {"found": [audit_id for audit_id in audit_ids if audit_id in received], "missing": missing}
+        time.sleep(0.2)
+
+
 def main(argv):
     directory, command = argv[0], argv[1]
     os.makedirs(directory, mode=0o700, exist_ok=True)
@@ -132,6 +163,10 @@ def main(argv):
         result = stop(directory)
     elif command == "events":
         result = events(directory)
+    elif command == "send":
+        result = send(*argv[2:5])
+    elif command == "wait":
+        result = wait(directory, argv[2], argv[3:])
     else:
         raise SystemExit(__doc__)
     print(json.dumps(result))
