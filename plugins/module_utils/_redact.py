@@ -26,55 +26,84 @@ _DOUBLE_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 _SINGLE_QUOTED = re.compile(r"'(?:[^']|'')*'")
 _PLAIN_END = re.compile(r"[ \t]#|$")
 _SECRET_NAME = re.compile(_NAMES)
-_REDACTED_VALUE = re.compile(rf"[ \t]*(?:{REDACTED}|\"{REDACTED}\"|'{REDACTED}')?(?:[ \t]+#.*)?$")
+# A redacted key line's value: REDACTED, quoted or not (a quoted one may close on a later line), or nothing.
+_REDACTED_VALUE = re.compile(rf"[ \t]*(?:{REDACTED}|\"{REDACTED}\"?|'{REDACTED}'?)?(?:[ \t]+#.*)?$")
 # An anchor (&name), an alias (*name) or a merge key (<<) where a YAML token starts.
 _INDIRECTION = re.compile(r"(?:^|[\s,\[\]{}:?-])(?:[&*][^\s,\[\]{}]|<<)")
 
 
+# The end of a quoted value that continues on later lines: the first closing quote (escapes and '' skipped).
+_CLOSING = {'"': re.compile(r'(?:[^"\\]|\\.)*"'), "'": re.compile(r"(?:[^']|'')*'")}
+
+
 def _redact_value(rest):
-    """(the rest of a secret's key line with its value replaced, whether more-indented lines continue it)."""
+    """(the rest of a secret's key line with its value replaced, what continues it on the next lines).
+
+    What continues: None (the value ended), ``"`` or ``'`` (a quoted value open until its closing quote, whatever
+    the indentation), or ``"indented"`` (a plain, block or empty value: the more-indented lines below).
+    """
     spaces = len(rest) - len(rest.lstrip(" \t"))
     value = rest[spaces:]
     if not value or value.startswith("#"):
-        return rest, True
+        return rest, "indented"
     for quote, pattern in (('"', _DOUBLE_QUOTED), ("'", _SINGLE_QUOTED)):
         if value.startswith(quote):
             match = pattern.match(value)
-            if match is None:  # continues on the next lines
-                return rest[:spaces] + REDACTED, True
-            return rest[:spaces] + quote + REDACTED + quote + value[match.end() :], False
+            if match is None:  # continues on the next lines, to its closing quote
+                return rest[:spaces] + quote + REDACTED, quote
+            return rest[:spaces] + quote + REDACTED + quote + value[match.end() :], None
     if value[0] in "|>":  # a block scalar: its header goes too, the lines below become a plain scalar
-        return rest[:spaces] + REDACTED, True
+        return rest[:spaces] + REDACTED, "indented"
     end = _PLAIN_END.search(value).start()
-    return rest[:spaces] + REDACTED + value[end:], True
+    plain = value[:end]
+    return rest[:spaces] + REDACTED + plain[len(plain.rstrip(" \t")) :] + value[end:], "indented"
 
 
-def line_redacted(text):
-    """``text`` with the values of SECRET_KEYS replaced by REDACTED, line by line, every other byte kept."""
+def _scan(text):
+    """``(line_redacted text, doubtful)``: doubtful when a secret's value may go on where no line is redacted (a
+    sequence at its key's own column, which YAML allows for a key's value)."""
     out = []
-    continuation_column = None
+    doubtful = False
+    continues = None  # None, a quote, or "indented"
+    column = 0
     for match in _LINE.finditer(text):
         content, end = match.group(1), match.group(2)
         if not content and not end:
             continue
-        if continuation_column is not None:
+        if continues in _CLOSING:
+            closing = _CLOSING[continues].match(content)
+            indent = len(content) - len(content.lstrip(" "))
+            if closing is None:
+                out.append(content[:indent] + (REDACTED if content.strip() else "") + end)
+                continue
+            out.append(content[:indent] + REDACTED + continues + content[closing.end() :] + end)
+            continues = None
+            continue
+        if continues == "indented":
             stripped = content.lstrip(" ")
             if not stripped.strip():
                 out.append(content + end)
                 continue
             indent = len(content) - len(stripped)
-            if indent > continuation_column:
+            if indent > column:
                 out.append(content[:indent] + REDACTED + end)
                 continue
-            continuation_column = None
+            if indent == column and (stripped == "-" or stripped.startswith("- ")):
+                doubtful = True  # key:\n- value: a list at the key's column is the key's value
+            continues = None
         secret = _SECRET_LINE.match(content)
         if secret is None:
             out.append(content + end)
             continue
         rest, continues = _redact_value(content[secret.end() :])
         out.append(content[: secret.end()] + rest + end)
-        continuation_column = len(secret.group("lead")) if continues else None
-    return "".join(out)
+        column = len(secret.group("lead"))
+    return "".join(out), doubtful
+
+
+def line_redacted(text):
+    """``text`` with the values of SECRET_KEYS replaced by REDACTED, line by line, every other byte kept."""
+    return _scan(text)[0]
 
 
 def shown(text):
@@ -86,7 +115,9 @@ def shown(text):
             return NOT_SHOWN
     if "\\" in text or "\t" in text:
         return NOT_SHOWN
-    out = line_redacted(text)
+    out, doubtful = _scan(text)
+    if doubtful:
+        return NOT_SHOWN
     for match in _LINE.finditer(out):
         line = match.group(1)
         if _INDIRECTION.search(line):

@@ -105,7 +105,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             files=dict(type="list", elements="path", default=[]),
-            secret_files=dict(type="list", elements="path", default=[]),
+            secret_files=dict(type="list", elements="path", default=[], no_log=False),
             log_path=dict(type="str"),
             container=dict(type="str", default=_defaults.CONTAINER),
         ),

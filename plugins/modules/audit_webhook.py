@@ -68,12 +68,12 @@ attributes:
     description: Nothing is changed in any mode.
   diff_mode:
     support: none
+    description: The kubeconfig's change is shown where it is installed (M(nnf.kube_audit.audit_files), redacted).
   action:
     support: full
     description: Runs on the controller.
 seealso:
   - module: nnf.kube_audit.audit_files
-  - role: nnf.kube_audit.enable_audit
 """
 
 EXAMPLES = r"""

@@ -465,6 +465,13 @@ def validate_kubeconfig(text, source):
         ("tokenFile", "token (the token itself)"),
     ):
         reader.refuse_file(user, key, where, inline)
+    # client-go reads these as strings (a number or a list fails kube-apiserver's start); the value is never shown.
+    for key in ("token", "username", "password"):
+        value = user.get(key)
+        if value is not None and not isinstance(value, str):
+            kinds = ((bool, "a boolean"), ((int, float), "a number"), (list, "a list"), (dict, "a mapping"))
+            kind = next((name for types, name in kinds if isinstance(value, types)), "not text")
+            raise reader.error(where, f"{key} must be a string (quote it), not {kind}")
     cert_data = reader.data(user, "client-certificate-data", where)
     key_data = reader.data(user, "client-key-data", where)
     if (cert_data is None) != (key_data is None):
