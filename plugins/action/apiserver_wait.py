@@ -38,7 +38,12 @@ def container_spec(content_base64, path, name):
 def proof_request(proof, identity):
     """``(path, None)`` of the request that proves auditing, or ``(None, why the proof is skipped)``."""
     log_path = proof.get("log_path")
-    if log_path in (None, "", _defaults.LOG_TO_STDOUT):
+    if log_path in (None, ""):
+        return (
+            None,
+            "there is no audit log (kube_audit_log_path null: the webhook backend only): no file to find the proof in",
+        )
+    if log_path == _defaults.LOG_TO_STDOUT:
         return None, "the audit log goes to standard output (kube_audit_log_path -): no file to find the proof in"
     if not identity["exists"]:
         return None, f"there is no kubeconfig at {proof['kubeconfig']} to send the proof request with"

@@ -78,7 +78,11 @@ def plan(action, task_vars):
     kubeadm = kubeadm_params(args["kubeadm_config"]) if args.get("kubeadm_config") is not None else None
     read = manifest_update.read_options(params)
     if args.get("files") is not None:
-        read["files"] = args["files"]
+        read["files"] = dict(args["files"])
+        # manifest_io never logs it (it may hold a client key).
+        secret = read["files"].pop("webhook_config_content_base64", None)
+        if secret is not None:
+            read["webhook_config_content_base64"] = secret
     if kubeadm is not None:
         read.update(kubeconfig=kubeadm["kubeconfig"], read_kubeadm_config=kubeadm["read"], missing_ok=True)
     remote = _action.execute(action, "manifest_io", read, task_vars)

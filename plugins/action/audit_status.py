@@ -56,6 +56,7 @@ class ActionModule(_action.Action):
             "audit_status_io",
             {
                 "files": audit_status.files_to_read(pod, container, items),
+                "secret_files": audit_status.files_to_read(pod, container, items, secret=True),
                 "log_path": audit_status.log_to_read(pod, container, items),
                 "container": params["container"],
             },

@@ -140,10 +140,12 @@ def log_state(path):
     return state
 
 
-def gather(files=(), log_path=None, container=ap.PROCESS_NAME, proc_root="/proc"):
-    """Everything audit_status reads on a master, in one call."""
+def gather(files=(), log_path=None, container=ap.PROCESS_NAME, proc_root="/proc", secret_files=()):
+    """Everything audit_status reads on a master, in one call. ``secret_files`` (the webhook kubeconfig, which may
+    hold a key) are hashed like ``files`` but their content is never returned; they follow ``files``."""
     return {
         "live": live_process(container, proc_root),
-        "files": [file_state(path) for path in files],
+        "files": [file_state(path) for path in files]
+        + [file_state(path, max_content_bytes=-1) for path in secret_files],
         "log": log_state(log_path),
     }

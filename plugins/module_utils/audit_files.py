@@ -1,11 +1,13 @@
 # Copyright: (c) 2026, NNF kube_audit maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The audit policy file and the audit log directory of a control-plane node: what differs, and making it so.
+"""The audit policy file, the audit webhook kubeconfig and the audit log directory of a control-plane node: what
+differs, and making it so.
 
-Both belong to root alone: the policy file is mode 0600 (its directory, when created, 0700), the log directory
+All belong to root alone: the policy file and the webhook kubeconfig are mode 0600 (a directory created for them,
+0700), the log directory
 0700, as kube-apiserver itself creates it. ``plan()`` only reads; ``apply()`` makes the planned changes: the
-policy is replaced in one rename (a temporary dot-file beside it), a previous policy is first copied to the backup
+files are replaced in one rename (a temporary dot-file beside them), a previous file is first copied to the backup
 directory, and nothing is changed when a path is not what it should be (a symlink, a file where a directory
 belongs).
 """
@@ -15,7 +17,7 @@ import binascii
 import os
 import stat
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _defaults, _redact
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
 from ansible_collections.nnf.kube_audit.plugins.module_utils._fileops import (
     check_directory_path,
@@ -56,14 +58,22 @@ ARGUMENT_SPEC = dict(
     policy_content_base64=dict(type="str"),
     policy_restore_from=dict(type="path"),
     policy_state=dict(type="str", choices=["present", "absent"], default="present"),
+    webhook_config_path=dict(type="path"),
+    # The webhook kubeconfig may hold a client key or a token: never logged, never returned.
+    webhook_config_content_base64=dict(type="str", no_log=True),
+    webhook_config_restore_from=dict(type="path"),
+    webhook_config_state=dict(type="str", choices=["present", "absent"], default="present"),
     log_dir=dict(type="path"),
     backup=dict(type="bool", default=False),
     backup_dir=dict(type="path", default=_defaults.BACKUP_DIR),
     manifests_dir=dict(type="path", default=_defaults.MANIFESTS_DIR),
 )
 ARGUMENT_RULES = dict(
-    required_one_of=[("policy_path", "log_dir")],
-    mutually_exclusive=[("policy_content", "policy_content_base64", "policy_restore_from")],
+    required_one_of=[("policy_path", "webhook_config_path", "log_dir")],
+    mutually_exclusive=[
+        ("policy_content", "policy_content_base64", "policy_restore_from"),
+        ("webhook_config_content_base64", "webhook_config_restore_from"),
+    ],
 )
 
 
@@ -103,18 +113,19 @@ def _ownership_and_mode(info, mode):
     return found
 
 
-def plan_policy(path, content, state="present", manifests_dir=_defaults.MANIFESTS_DIR):
+def plan_policy(path, content, state="present", manifests_dir=_defaults.MANIFESTS_DIR, option="policy_path"):
     """What installing ``content`` (bytes) at ``path``, or removing it (``state="absent"``), would change.
 
     Returns a dict: ``path``, ``state``, ``existed``, ``changes`` (words; empty when nothing differs), ``before`` and
     ``after`` (text, for a diff), ``checksum`` (sha256 of the wanted content). A path inside ``manifests_dir`` (real
-    paths compared) is refused.
+    paths compared) is refused. ``option`` names the path in messages (the webhook kubeconfig is planned the same
+    way, as ``webhook_config_path``).
     """
     if not os.path.isabs(path):
-        raise AuditFilesError(f"policy_path {path} is not an absolute path")
+        raise AuditFilesError(f"{option} {path} is not an absolute path")
     if state != "absent":
-        check_outside(path, manifests_dir, "policy_path", _MANIFESTS_DIR_WHY, place="the manifests directory")
-        check_directory_path(os.path.dirname(path), "the directory of policy_path")
+        check_outside(path, manifests_dir, option, _MANIFESTS_DIR_WHY, place="the manifests directory")
+        check_directory_path(os.path.dirname(path), f"the directory of {option}")
     info = _lstat(path)
     if info is not None and not stat.S_ISREG(info.st_mode):
         raise AuditFilesError(f"{path} exists and is not a regular file (a symlink or a directory): not touching it")
@@ -175,22 +186,22 @@ def plan_directory(path, manifests_dir=_defaults.MANIFESTS_DIR):
     }
 
 
-def read_backup(path, manifests_dir=_defaults.MANIFESTS_DIR):
-    """The bytes of a policy backup to put back: a regular file outside the manifests directory."""
-    check_outside(path, manifests_dir, "policy_restore_from", _MANIFESTS_DIR_WHY, place="the manifests directory")
+def read_backup(path, manifests_dir=_defaults.MANIFESTS_DIR, option="policy_restore_from"):
+    """The bytes of a backup to put back: a regular file outside the manifests directory."""
+    check_outside(path, manifests_dir, option, _MANIFESTS_DIR_WHY, place="the manifests directory")
     info = _lstat(path)
     if info is None or not stat.S_ISREG(info.st_mode):
         what = "does not exist" if info is None else "is not a regular file"
-        raise AuditFilesError(f"policy_restore_from {path} {what}")
+        raise AuditFilesError(f"{option} {path} {what}")
     try:
         with open(path, "rb") as handle:
             return handle.read()
     except OSError as exc:
-        raise AuditFilesError(f"policy_restore_from {path} cannot be read: {exc.strerror}") from exc
+        raise AuditFilesError(f"{option} {path} cannot be read: {exc.strerror}") from exc
 
 
-def apply_policy(plan, content, backup_dir=None):
-    """Make the planned policy change; returns the backup of the previous file (None when there was none)."""
+def apply_policy(plan, content, backup_dir=None, option="policy_path"):
+    """Make the planned file change; returns the backup of the previous file (None when there was none)."""
     if not plan["changes"]:
         return None
     path = plan["path"]
@@ -201,7 +212,7 @@ def apply_policy(plan, content, backup_dir=None):
     if plan["state"] == "absent":
         os.unlink(path)
     elif "create" in plan["changes"] or "content" in plan["changes"]:
-        ensure_private_directory(os.path.dirname(path), "the directory of policy_path")
+        ensure_private_directory(os.path.dirname(path), f"the directory of {option}")
         write_file_atomically(path, content, mode=POLICY_MODE, owner=(ROOT_UID, ROOT_GID))
     else:
         os.chown(path, ROOT_UID, ROOT_GID)
@@ -269,22 +280,37 @@ def current_bytes(path):
         return None
 
 
-def diff_entries(policy, log_dir, before_bytes=None, content=None):
-    """The policy's text change (or its attribute change), and the log directory's attribute change.
+def _file_entry(plan, before_bytes, content, text):
+    """The diff entry of one planned file: its text change (as ``text`` shows bytes), or its attribute change."""
+    entry = {"before_header": plan["path"], "after_header": plan["path"]}
+    if set(plan["changes"]) & {"create", "content", "remove"}:
+        before = text(before_bytes) if before_bytes is not None else (plan["before"] or "")
+        after = "" if plan["state"] == "absent" else text(content)
+        entry.update(before=before, after=after)
+    else:
+        entry.update(before=plan["before_attributes"], after=plan["after_attributes"])
+    return entry
+
+
+def _webhook_text(data):
+    """The webhook kubeconfig as a diff shows it: its secrets (client key, token, password) redacted."""
+    return "" if data is None else _redact.shown(data)
+
+
+def diff_entries(policy, log_dir, before_bytes=None, content=None, *, webhook=None, webhook_bytes=(None, None)):
+    """The policy's text change (or its attribute change), the webhook kubeconfig's (redacted) and the log
+    directory's attribute change.
 
     ``before_bytes`` and ``content`` are the policy's bytes before and after: shown decoded as kube-apiserver
-    decodes them.
+    decodes them. ``webhook_bytes`` are the webhook kubeconfig's bytes before and after.
     """
     entries = []
     if policy and policy["changes"]:
-        entry = {"before_header": policy["path"], "after_header": policy["path"]}
-        if set(policy["changes"]) & {"create", "content", "remove"}:
-            before = (policy["before"] or "") if before_bytes is None else policy_text(before_bytes)
-            after = "" if policy["state"] == "absent" else policy_text(content)
-            entry.update(before=before, after=after)
-        else:
-            entry.update(before=policy["before_attributes"], after=policy["after_attributes"])
-        entries.append(entry)
+        entries.append(_file_entry(policy, before_bytes, content, policy_text))
+    if webhook and webhook["changes"]:
+        before, after = webhook_bytes
+        # Never the plan's own text of the file: it is not redacted.
+        entries.append(_file_entry(dict(webhook, before=_webhook_text(before)), before, after, _webhook_text))
     if log_dir and log_dir["changes"]:
         entries.append(
             {
@@ -297,18 +323,38 @@ def diff_entries(policy, log_dir, before_bytes=None, content=None):
     return entries
 
 
+def _decoded(params, option):
+    try:
+        return decode_base64(params[option])
+    except ValueError as exc:
+        raise AuditFilesError(f"{option} is not valid base64: {exc}") from None
+
+
 def wanted_content(params):
     """The policy bytes asked for, or None; a bad value fails naming its option."""
     if params["policy_content_base64"] is not None:
-        try:
-            return decode_base64(params["policy_content_base64"])
-        except ValueError as exc:
-            raise AuditFilesError(f"policy_content_base64 is not valid base64: {exc}") from None
+        return _decoded(params, "policy_content_base64")
     if params["policy_content"] is not None:
         return params["policy_content"].encode("utf-8")
     if params["policy_restore_from"] is not None:
         return read_backup(params["policy_restore_from"], params["manifests_dir"])
     return None
+
+
+def wanted_webhook_content(params):
+    """The webhook kubeconfig bytes asked for, or None."""
+    if params.get("webhook_config_content_base64") is not None:
+        return _decoded(params, "webhook_config_content_base64")
+    if params.get("webhook_config_restore_from") is not None:
+        path = params["webhook_config_restore_from"]
+        return read_backup(path, params["manifests_dir"], "webhook_config_restore_from")
+    return None
+
+
+def _registered(plan, backup_file):
+    registered = {key: plan[key] for key in ("path", "state", "existed", "changes", "checksum")}
+    registered["backup_file"] = backup_file
+    return registered
 
 
 def run(params, check_mode, diff):
@@ -317,30 +363,54 @@ def run(params, check_mode, diff):
         raise AuditFilesError(
             "policy_content, policy_content_base64 or policy_restore_from is required to install the policy file"
         )
-    policy = log_dir = None
+    webhook_content = wanted_webhook_content(params)
+    webhook_path = params.get("webhook_config_path")
+    if webhook_path and params.get("webhook_config_state", "present") == "present" and webhook_content is None:
+        raise AuditFilesError(
+            "webhook_config_content_base64 or webhook_config_restore_from is required to install the webhook kubeconfig"
+        )
+    policy = log_dir = webhook = None
     if params["policy_path"]:
         policy = plan_policy(
             params["policy_path"], content, params["policy_state"], manifests_dir=params["manifests_dir"]
         )
+    if webhook_path:
+        webhook = plan_policy(
+            webhook_path,
+            webhook_content,
+            params.get("webhook_config_state", "present"),
+            manifests_dir=params["manifests_dir"],
+            option="webhook_config_path",
+        )
+        # Its text holds secrets: only ever shown redacted.
+        webhook.update(before=_webhook_text(webhook["before"]), after=_webhook_text(webhook["after"]))
     if params["log_dir"]:
         log_dir = plan_directory(params["log_dir"], manifests_dir=params["manifests_dir"])
-    changed = bool((policy or {}).get("changes") or (log_dir or {}).get("changes"))
-    before_bytes = None
+    changed = any((plan or {}).get("changes") for plan in (policy, webhook, log_dir))
+    before_bytes = webhook_before = None
     if diff and policy and set(policy["changes"]) & {"content", "remove"}:
         before_bytes = current_bytes(policy["path"])  # read before the change replaces it
-    backup_file = None
+    if diff and webhook and set(webhook["changes"]) & {"content", "remove"}:
+        webhook_before = current_bytes(webhook["path"])
+    backup_file = webhook_backup = None
     if changed and not check_mode:
+        backup_dir = params["backup_dir"] if params["backup"] else None
         if policy:
-            backup_file = apply_policy(policy, content, params["backup_dir"] if params["backup"] else None)
+            backup_file = apply_policy(policy, content, backup_dir)
+        if webhook:
+            webhook_backup = apply_policy(webhook, webhook_content, backup_dir, option="webhook_config_path")
         if log_dir:
             apply_directory(log_dir)
 
     result = {"changed": changed}
     if diff and changed:
-        result["diff"] = diff_entries(policy, log_dir, before_bytes, content)
+        result["diff"] = diff_entries(
+            policy, log_dir, before_bytes, content, webhook=webhook, webhook_bytes=(webhook_before, webhook_content)
+        )
     if policy:
-        result["policy"] = {key: policy[key] for key in ("path", "state", "existed", "changes", "checksum")}
-        result["policy"]["backup_file"] = backup_file
+        result["policy"] = _registered(policy, backup_file)
+    if webhook:
+        result["webhook_config"] = _registered(webhook, webhook_backup)
     if log_dir:
         result["log_dir"] = {key: log_dir[key] for key in ("path", "existed", "changes")}
     return result

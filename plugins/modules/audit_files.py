@@ -11,14 +11,17 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: audit_files
-short_description: Install the audit policy file and the audit log directory on a control-plane node
+short_description: Install the audit policy file, webhook kubeconfig and log directory on a control-plane node
 version_added: 0.1.0
 description:
   - Makes the audit policy file at O(policy_path) hold O(policy_content_base64) or O(policy_content), owned by root
     with mode 0600, or removes it (O(policy_state=absent)). A missing directory for it is created owned by root with
     mode 0700; an existing one is left as it is.
+  - Makes the audit webhook kubeconfig at O(webhook_config_path) hold O(webhook_config_content_base64) (owned by root,
+    mode 0600), or removes it (O(webhook_config_state=absent)), in the same way as the policy file. It may hold a
+    client key or a token; it is never returned, and a diff shows it with their values replaced by C(REDACTED).
   - Makes O(log_dir) a directory owned by root with mode 0700, as kube-apiserver creates its audit log directory.
-  - One call checks both paths, so that a rerun with nothing to do costs one module run per node.
+  - One call checks every path, so that a rerun with nothing to do costs one module run per node.
   - The policy is replaced in one rename (a temporary dot-file in the same directory). With O(backup=true), the
     previous policy is first copied to O(backup_dir), outside the policy's directory.
   - A path that is not what it should be (a symlink or a directory where the policy belongs, a file where the log
@@ -65,14 +68,38 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  webhook_config_path:
+    description:
+      - The kubeconfig of kube-apiserver's audit webhook backend (C(--audit-webhook-config-file)), checked on the
+        controller first (M(nnf.kube_audit.audit_webhook)).
+    type: path
+  webhook_config_content_base64:
+    description:
+      - The webhook kubeconfig to install, base64-encoded, installed byte for byte (the
+        RV(nnf.kube_audit.audit_webhook#module:content_base64) of M(nnf.kube_audit.audit_webhook)).
+      - Never logged (it may hold a client key).
+      - One of O(webhook_config_content_base64) and O(webhook_config_restore_from) is required with
+        O(webhook_config_state=present).
+    type: str
+  webhook_config_restore_from:
+    description:
+      - A backup of the webhook kubeconfig on the node (a RV(webhook_config.backup_file) of an earlier run) to put
+        back byte for byte.
+    type: path
+  webhook_config_state:
+    description:
+      - Whether the webhook kubeconfig should exist.
+    type: str
+    choices: [present, absent]
+    default: present
   log_dir:
     description:
       - The directory of kube-apiserver's audit log (C(--audit-log-path)). Its existing mode and owner are changed.
     type: path
   backup:
     description:
-      - Copy a policy file that is replaced or removed to O(backup_dir) first, with its mode and owner. Returned as
-        RV(policy.backup_file).
+      - Copy a policy file or webhook kubeconfig that is replaced or removed to O(backup_dir) first, with its mode and
+        owner. Returned as RV(policy.backup_file) and RV(webhook_config.backup_file).
     type: bool
     default: false
   backup_dir:
@@ -82,8 +109,8 @@ options:
     default: /etc/kubernetes/backup
   manifests_dir:
     description:
-      - The kubelet's static-pod manifests directory. The kubelet reads every file there as a pod, so the policy file
-        and the log directory are refused inside it.
+      - The kubelet's static-pod manifests directory. The kubelet reads every file there as a pod, so the policy file,
+        the webhook kubeconfig and the log directory are refused inside it.
     type: path
     default: /etc/kubernetes/manifests
 attributes:
@@ -93,12 +120,14 @@ attributes:
   diff_mode:
     support: full
     description:
-      - Shows the policy text change, and mode or owner changes of the policy file and log directory.
+      - Shows the policy text change, the webhook kubeconfig's with its secrets redacted (or a line saying it is not
+        shown, when its secrets cannot be told apart line by line), and mode or owner changes of the files and the
+        log directory.
       - The policy is shown as text in the encoding kube-apiserver reads it in (UTF-16 after its byte order mark,
         else UTF-8), bytes invalid in it as U+FFFD.
 notes:
-  - Give at least one of O(policy_path) and O(log_dir).
-  - Root is the owner of both; the module needs to run as root.
+  - Give at least one of O(policy_path), O(webhook_config_path) and O(log_dir).
+  - Root is the owner of all; the module needs to run as root.
 seealso:
   - module: nnf.kube_audit.audit_policy
   - module: nnf.kube_audit.apiserver_manifest
@@ -166,6 +195,36 @@ policy:
       description: The backup of the previous file, or null.
       type: str
       sample: /etc/kubernetes/backup/audit-policy.yaml.2026-11-27T13-02-11.338472
+webhook_config:
+  description: What was (or in check mode would be) done to the webhook kubeconfig; the same keys as RV(policy).
+  returned: when O(webhook_config_path) is given
+  type: dict
+  contains:
+    path:
+      description: The webhook kubeconfig.
+      type: str
+      sample: /etc/kubernetes/audit-webhook-kubeconfig.yaml
+    state:
+      description: O(webhook_config_state).
+      type: str
+      sample: present
+    existed:
+      description: Whether the file existed before.
+      type: bool
+      sample: false
+    changes:
+      description: What differs, in words; empty when nothing does.
+      type: list
+      elements: str
+      sample: ["create"]
+    checksum:
+      description: sha256 of the wanted bytes; null with O(webhook_config_state=absent).
+      type: str
+      sample: 0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c
+    backup_file:
+      description: The backup of the previous file, or null.
+      type: str
+      sample: /etc/kubernetes/backup/audit-webhook-kubeconfig.yaml.2026-11-27T13-02-11.338472
 log_dir:
   description: What was (or in check mode would be) done to the log directory.
   returned: when O(log_dir) is given
@@ -195,7 +254,7 @@ def main():
     module = AnsibleModule(
         argument_spec=audit_files.ARGUMENT_SPEC, supports_check_mode=True, **audit_files.ARGUMENT_RULES
     )
-    subject = module.params["policy_path"] or module.params["log_dir"]
+    subject = module.params["policy_path"] or module.params["webhook_config_path"] or module.params["log_dir"]
     result = _errors.run(
         module, lambda: audit_files.run(module.params, module.check_mode, module._diff), subject=subject
     )

@@ -31,6 +31,14 @@ options:
     type: list
     elements: path
     default: []
+  secret_files:
+    description:
+      - Host paths of installed files that may hold secrets (the audit webhook kubeconfig), hashed like O(files) but
+        never returned; they follow O(files) in RV(files), with C(content_base64) null.
+    type: list
+    elements: path
+    default: []
+    version_added: 0.1.1
   log_path:
     description:
       - Host path of the audit log (C(-) or empty is none).
@@ -97,6 +105,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             files=dict(type="list", elements="path", default=[]),
+            secret_files=dict(type="list", elements="path", default=[], no_log=False),
             log_path=dict(type="str"),
             container=dict(type="str", default=_defaults.CONTAINER),
         ),
@@ -105,7 +114,12 @@ def main():
     params = module.params
 
     def read():
-        return dict(_audit_status_node.gather(params["files"], params["log_path"], params["container"]), changed=False)
+        return dict(
+            _audit_status_node.gather(
+                params["files"], params["log_path"], params["container"], secret_files=params["secret_files"]
+            ),
+            changed=False,
+        )
 
     module.exit_json(**_errors.run(module, read))
 

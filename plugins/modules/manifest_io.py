@@ -102,7 +102,14 @@ options:
     description:
       - With O(operation=read), plan M(nnf.kube_audit.audit_files) with these options in the same call, in check
         mode, and return its result as RV(files).
+      - Its C(webhook_config_content_base64) goes in O(webhook_config_content_base64) instead.
     type: dict
+  webhook_config_content_base64:
+    description:
+      - With O(files), the C(webhook_config_content_base64) option of M(nnf.kube_audit.audit_files), given apart so
+        that it is never logged.
+    type: str
+    version_added: 0.1.1
   expected_sha256:
     description:
       - With O(operation=write), the manifest's sha256 when it was read. Required for a write.
@@ -311,7 +318,10 @@ def read(params, diff):
         if params["kubeconfig_identity"]:
             result["kubeconfig_identity"] = _kubeconfig.identity(params["kubeconfig"])
     if params["files"] is not None:
-        result["files"] = plan_files(params["files"], diff)
+        files = dict(params["files"])
+        if params["webhook_config_content_base64"] is not None:
+            files["webhook_config_content_base64"] = params["webhook_config_content_base64"]
+        result["files"] = plan_files(files, diff)
     return result
 
 
@@ -359,6 +369,8 @@ def main():
             host_paths=dict(type="list", elements="path", default=[]),
             restore_from=dict(type="path"),
             files=dict(type="dict"),
+            # Apart from files, so that it is never logged: it may hold a client key.
+            webhook_config_content_base64=dict(type="str", no_log=True),
             missing_ok=dict(type="bool", default=False),
             kubeconfig=dict(type="path"),
             read_kubeadm_config=dict(type="bool", default=False),

@@ -27,7 +27,14 @@ from ansible_collections.nnf.kube_audit.plugins.plugin_utils import (
     audit_policy,
 )
 
+# The file each audit flag names, and the pod annotation that records its sha256 (as the roles write them). The
+# webhook kubeconfig may hold a key: it is hashed on the master, never sent back.
 CHECKSUM_ANNOTATION = "audit.nnf.cray.hpe.com/policy-checksum"
+WEBHOOK_CHECKSUM_ANNOTATION = "audit.nnf.cray.hpe.com/webhook-config-checksum"
+FILES = (
+    ("audit-policy-file", CHECKSUM_ANNOTATION, False),
+    ("audit-webhook-config-file", WEBHOOK_CHECKSUM_ANNOTATION, True),
+)
 
 
 def decode_manifest(snapshot, path, container_name):
@@ -72,7 +79,11 @@ def host_path(container_path, pod, container):
 def audit_volumes(pod, container, items):
     """The volumes holding the files the audit flags name, as kubeadm's extraVolumes describe them, by name."""
     flags = _audit_drift.audit_flags(items)
-    wanted = [flags.get("audit-policy-file"), os.path.dirname(flags.get("audit-log-path") or "") or None]
+    wanted = [
+        flags.get("audit-policy-file"),
+        flags.get("audit-webhook-config-file"),
+        os.path.dirname(flags.get("audit-log-path") or "") or None,
+    ]
     volumes = {v.get("name"): v for v in (pod.get("spec") or {}).get("volumes") or [] if isinstance(v, dict)}
     found = {}
     for mount in container.get("volumeMounts") or []:
@@ -102,12 +113,22 @@ def strays_of(read, manifest_path, pod):
     return [{"path": stray.path, "reason": stray.reason} for stray in scan.strays]
 
 
-def files_to_read(pod, container, items):
-    """Host paths the second read hashes: the policy file the manifest names."""
+def _named_files(pod, container, items):
+    """``[(host path, annotation, secret)]`` of the files the manifest's audit flags name, in FILES order."""
     if pod is None:
         return []
-    policy = host_path(_flags.value_of(items, "audit-policy-file"), pod, container)
-    return [policy] if policy else []
+    found = []
+    for flag, annotation, secret in FILES:
+        path = host_path(_flags.value_of(items, flag), pod, container)
+        if path:
+            found.append((path, annotation, secret))
+    return found
+
+
+def files_to_read(pod, container, items, secret=False):
+    """Host paths the second read hashes: the policy file (and, with ``secret``, the webhook kubeconfig, whose
+    content is never read back) the manifest names."""
+    return [path for path, _annotation, is_secret in _named_files(pod, container, items) if is_secret == secret]
 
 
 def log_to_read(pod, container, items):
@@ -136,7 +157,9 @@ def row(*, read, node, manifest_path, container_name=_defaults.CONTAINER, thresh
     live_flags = _flags.values(live_items) if live else {}
     manifest_flags = _flags.values(items) if items is not None else None
     annotations = ((pod or {}).get("metadata") or {}).get("annotations") or {}
-    files = [dict(state, annotation=CHECKSUM_ANNOTATION) for state in node["files"]]
+    # The node's files are files_to_read's, then the secret ones: the order of _named_files, public ones first.
+    named = sorted(_named_files(pod, container, items), key=lambda named_file: named_file[2])
+    files = [dict(state, annotation=annotation) for state, (_path, annotation, _secret) in zip(node["files"], named)]
     kubeadm_read = read.get("kubeadm_config") or {}
     kubeadm = kubeadm_read.get("cluster_configuration")
     cluster_configuration = _goyaml.load(kubeadm) if kubeadm else None
@@ -155,9 +178,11 @@ def row(*, read, node, manifest_path, container_name=_defaults.CONTAINER, thresh
         cluster_configuration=cluster_configuration,
         strays=strays_of(read, manifest_path, pod) if pod is not None else [],
     )
-    policy = _policy(node["files"][0] if node["files"] else None)
+    policy = _policy(next((state for state in files if state["annotation"] == CHECKSUM_ANNOTATION), None))
     benchmarks = _audit_benchmarks.evaluate(live_flags, manifest_flags, policy, thresholds)
-    audited = bool(live) and bool(live_flags.get("audit-policy-file")) and bool(live_flags.get("audit-log-path"))
+    # A backend: the log, or the webhook (kube_audit_log_path null).
+    backend = live_flags.get("audit-log-path") or live_flags.get("audit-webhook-config-file")
+    audited = bool(live) and bool(live_flags.get("audit-policy-file")) and bool(backend)
     log = dict(node["log"], budget_bytes=_audit_benchmarks.disk_budget(live_flags))
     return {
         "audited": audited,

@@ -13,7 +13,9 @@ Started by the kubelet stand-in from the manifest's ``command`` (``tests/testhos
    file 0600);
 5. serves ``/livez``, ``/readyz``, ``/healthz`` (ready after a configurable delay) and ``/version``; any other request
    is authenticated from the request headers, evaluated against the policy and logged as audit.k8s.io/v1 events
-   (one per stage the policy keeps) through lumberjack-style rotation, then answered with a small JSON Status.
+   (one per stage the policy keeps) through lumberjack-style rotation, then answered with a small JSON Status;
+6. with ``--audit-webhook-config-file`` (and a policy), sends the same events to the kubeconfig's server as
+   ``EventList`` batches, blocking or not as ``--audit-webhook-mode`` says (``standin/webhook.py``).
 
 Paths in flags are container paths. The kubelet stand-in passes the pod's volume mounts; a path under no mount is
 looked up in the container's own (empty) filesystem, so a policy the manifest does not mount is "no such file"
@@ -56,6 +58,7 @@ from standin import (
     procutil,
     requestinfo,
     static_pods,
+    webhook,
 )
 
 ENV_MOUNTS = "KUBE_APISERVER_STANDIN_MOUNTS"
@@ -118,6 +121,9 @@ class Klog:
 
     def warning(self, where: str, message: str) -> None:
         self._line("W", where, message)
+
+    def error(self, where: str, message: str) -> None:
+        self._line("E", where, message)
 
     def command_failed(self, error: str) -> None:
         self._line("E", "run.go:72", f'"command failed" err={json.dumps(error, ensure_ascii=False)}')
@@ -212,7 +218,7 @@ class Knobs:
 
 
 class Auditor:
-    """Policy plus backend: decides each request's level and writes its events."""
+    """Policy plus backends (log, webhook): decides each request's level and hands its events to both."""
 
     def __init__(
         self,
@@ -221,6 +227,8 @@ class Auditor:
         log_format: str,
         api_version: str,
         silent=lambda: False,
+        *,
+        webhook_backend=None,
     ):
         self.policy = policy
         self.writer = writer  # RotatingLog, a stdout wrapper, or None (no log backend)
@@ -228,13 +236,22 @@ class Auditor:
         self.encode = audit_event.encode_legacy if log_format == "legacy" else audit_event.encode_json
         self.api_version = api_version
         self.lock = threading.Lock()
+        self.webhook = webhook_backend  # webhook.BatchBackend, webhook.BlockingBackend, or None
 
     def level(self, attributes: Dict) -> Tuple[str, List[str]]:
-        if self.policy is None or self.writer is None:
+        if self.policy is None or (self.writer is None and self.webhook is None):
             return "None", []
         return self.policy.evaluate(attributes)
 
-    def emit(self, event: Dict) -> None:
+    def emit(self, event: Dict) -> bool:
+        """audit.Union's ProcessEvents: False when a backend that may fail requests (blocking-strict) failed."""
+        if self.writer is not None:
+            self._write(event)
+        if self.webhook is None:
+            return True
+        return self.webhook.process(event)
+
+    def _write(self, event: Dict) -> None:
         if self.silent():
             # what k8s.io/apiserver's log backend logs when a write fails (plugin/pkg/audit/log/backend.go)
             sys.stderr.write(
@@ -247,6 +264,11 @@ class Auditor:
         with self.lock:
             self.writer.write(line)
 
+    def shutdown(self) -> None:
+        """The backends' Shutdown: the webhook sends what it still buffers."""
+        if self.webhook is not None:
+            self.webhook.shutdown()
+
 
 class StdoutLog:
     def write(self, data: bytes) -> None:
@@ -254,7 +276,13 @@ class StdoutLog:
         sys.stdout.flush()
 
 
-def build_auditor(options: flags.AuditOptions, files: ContainerFiles, knobs: Knobs, klog: Klog) -> Auditor:
+def build_auditor(
+    options: flags.AuditOptions,
+    files: ContainerFiles,
+    knobs: Knobs,
+    klog: Klog,
+    values: Optional[Dict[str, str]] = None,
+) -> Auditor:
     """AuditOptions.ApplyTo: policy first, then the log file (created even without a policy), then the webhook."""
     policy = None
     if options.policy_file:
@@ -284,16 +312,20 @@ def build_auditor(options: flags.AuditOptions, files: ContainerFiles, knobs: Kno
     if writer is not None and policy is None:
         klog.info("audit.go:273", "No audit policy file provided, no events will be recorded for log backend")
 
+    webhook_backend = None
     if options.webhook_config_file:
-        try:
-            files.read_text(options.webhook_config_file)
-        except OSError as exc:
-            raise CommandFailed(
-                "initializing audit webhook: invalid configuration: "
-                f"{go_error('stat', options.webhook_config_file, exc)}"
-            ) from exc
-        klog.warning("audit.go:300", "kube-apiserver stand-in: audit webhook events are not sent anywhere")
-    return Auditor(policy, writer, options.log_format, options.log_version, knobs.audit_log_silent)
+        if policy is None:  # kube-apiserver does not even read the webhook's kubeconfig then
+            klog.info("audit.go:285", "No audit policy file provided, no events will be recorded for webhook backend")
+        else:
+            settings = webhook.Settings.from_options(options, values or {})
+            user_agent = f"kube-apiserver/{image_version()} (linux/amd64) kubernetes/standin"
+            try:
+                webhook_backend = webhook.build(settings, files, klog, user_agent, values or {})
+            except webhook.WebhookError as exc:
+                raise CommandFailed(f"{webhook.ERROR_PREFIX}{exc}") from exc
+    return Auditor(
+        policy, writer, options.log_format, options.log_version, knobs.audit_log_silent, webhook_backend=webhook_backend
+    )
 
 
 def open_log(options: flags.AuditOptions, files: ContainerFiles, knobs: Knobs) -> lumberjack.RotatingLog:
@@ -407,9 +439,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         }
         audited = level != "None"
         if audited and audit_event.STAGE_REQUEST_RECEIVED not in omit:
-            state.auditor.emit(
+            stored = state.auditor.emit(
                 audit_event.new_event(stage=audit_event.STAGE_REQUEST_RECEIVED, stage_time=received, **event_fields)
             )
+            if not stored:  # WithAudit: a blocking-strict backend failed at RequestReceived
+                uri = json.dumps(self.path).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                self.respond(500, f"Internal Server Error: {uri}: failed to store audit event", audit_id)
+                return
         code, payload = configmaps.route(self, info, user, body) or self.route(info, state)
         if audited and audit_event.STAGE_RESPONSE_COMPLETE not in omit:
             state.auditor.emit(
@@ -536,7 +572,7 @@ def start(values: Dict[str, str], klog: Klog) -> Tuple[Server, ServerState]:
             f"{(exc.strerror or str(exc)).lower()}"
         ) from exc
     try:
-        auditor = build_auditor(options, files, knobs, klog)
+        auditor = build_auditor(options, files, knobs, klog, values)
     except CommandFailed:
         server.server_close()
         raise
@@ -588,4 +624,5 @@ def main(argv: Optional[List[str]] = None) -> int:
     signal.signal(signal.SIGINT, stop)
     server.serve_forever(poll_interval=0.2)
     server.server_close()
+    server.state.auditor.shutdown()
     return 0

@@ -83,7 +83,7 @@ def test_bad_requests_fail_before_changing_anything(tmp_path):
     assert "shared system directory" in shared["msg"]
     assert not (tmp_path / "p.yaml").exists()
     neither = run(tmp_path, backup=True)
-    assert "one of the following is required: policy_path, log_dir" in neither["msg"]
+    assert "one of the following is required: policy_path, webhook_config_path, log_dir" in neither["msg"]
 
 
 # --- policy_content_base64: the bytes audit_policy checked, whatever their encoding -------------------

@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import json
 
 import pytest
 from manifest_fixtures import NNF_PATCHED, read
@@ -137,3 +138,80 @@ def test_audit_volumes_are_the_mounts_that_hold_the_flagged_files_not_a_name_pre
             "pathType": "DirectoryOrCreate",
         }
     }
+
+
+def webhook_manifest(policy, kubeconfig, recorded_kubeconfig=None, log=True):
+    """NNF_PATCHED with the webhook flag, its read-only mount and both checksum annotations (optionally no log)."""
+    text = read(NNF_PATCHED)
+    recorded = hashlib.sha256(kubeconfig if recorded_kubeconfig is None else recorded_kubeconfig).hexdigest()
+    text = text.replace(
+        "  annotations:\n",
+        "  annotations:\n"
+        f"    audit.nnf.cray.hpe.com/policy-checksum: sha256:{hashlib.sha256(policy).hexdigest()}\n"
+        f"    audit.nnf.cray.hpe.com/webhook-config-checksum: sha256:{recorded}\n",
+        1,
+    )
+    pod = _goyaml.load(text)
+    container = pod["spec"]["containers"][0]
+    flags = [item for item in container["command"] if not (not log and item.startswith("--audit-log-"))]
+    flags.append("--audit-webhook-config-file=/etc/kubernetes/audit-webhook-kubeconfig.yaml")
+    container["command"] = flags
+    container["volumeMounts"].append(
+        {"name": "k8s-audit-webhook", "mountPath": "/etc/kubernetes/audit-webhook-kubeconfig.yaml", "readOnly": True}
+    )
+    pod["spec"]["volumes"].append(
+        {
+            "name": "k8s-audit-webhook",
+            "hostPath": {"path": "/etc/kubernetes/audit-webhook-kubeconfig.yaml", "type": "File"},
+        }
+    )
+    return pod, container, json.dumps(pod)  # JSON is YAML: the row decodes it as the kubelet would
+
+
+def webhook_node(policy, kubeconfig, argv):
+    found = node(policy, argv)
+    found["files"].append(
+        {
+            "path": "/etc/kubernetes/audit-webhook-kubeconfig.yaml",
+            "exists": True,
+            "size": len(kubeconfig),
+            "sha256": hashlib.sha256(kubeconfig).hexdigest(),
+            "content_base64": None,  # a secret file: hashed on the master, never sent back
+            "error": None,
+        }
+    )
+    return found
+
+
+POLICY = b"apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n"
+KUBECONFIG = b"apiVersion: v1\nkind: Config\n# client-key-data: ...\n"
+
+
+def test_the_webhook_kubeconfig_is_hashed_as_a_secret_file_and_the_policy_as_a_public_one():
+    pod, container, _text = webhook_manifest(POLICY, KUBECONFIG)
+    items = audit_status.command_items(container)
+    assert audit_status.files_to_read(pod, container, items) == ["/etc/kubernetes/policies/audit-policy.yaml"]
+    assert audit_status.files_to_read(pod, container, items, secret=True) == [
+        "/etc/kubernetes/audit-webhook-kubeconfig.yaml"
+    ]
+    assert "k8s-audit-webhook" in audit_status.audit_volumes(pod, container, items)
+
+
+def test_a_webhook_kubeconfig_changed_by_hand_is_checksum_drift_naming_its_own_annotation():
+    _pod, container, text = webhook_manifest(POLICY, KUBECONFIG, recorded_kubeconfig=b"what was installed\n")
+    argv = [container["command"][0], *audit_status.command_items(container)]
+    found = audit_status.row(read=manifest_read(text), node=webhook_node(POLICY, KUBECONFIG, argv), manifest_path="/m")
+    assert [d["kind"] for d in found["drift"]] == ["checksum"]
+    assert "audit-webhook-kubeconfig.yaml changed since it was installed" in found["drift"][0]["message"]
+    assert "webhook-config-checksum" in found["drift"][0]["message"]
+    assert found["ok"] is False
+
+
+def test_a_webhook_only_master_is_audited_and_its_policy_is_still_judged():
+    _pod, container, text = webhook_manifest(POLICY, KUBECONFIG, log=False)
+    argv = [container["command"][0], *audit_status.command_items(container)]
+    assert not [item for item in argv if item.startswith("--audit-log-")]
+    found = audit_status.row(read=manifest_read(text), node=webhook_node(POLICY, KUBECONFIG, argv), manifest_path="/m")
+    assert found["audited"] is True
+    assert found["drift"] == []
+    assert found["ok"] is True
