@@ -1,0 +1,211 @@
+"""module_utils.audit_log: the scanner's shortcuts give what the plain way gives.
+
+The reader counts newlines by jumps, looks for needles without their closing quote, reads the usual head and end
+of an event with faster regexes and replaces Go's HTML escapes without json: each is held here to the plain way it
+replaces.
+"""
+
+import io
+import json
+import random
+
+import pytest
+
+from ansible_collections.nnf.kube_audit.plugins.module_utils import audit_log as al
+
+EXEC = ["pods/exec", "pods/attach", "pods/portforward", "pods/proxy", "services/proxy", "nodes/proxy"]
+
+
+def go_json(obj, separators=(",", ":")):
+    """JSON escaped the way Go's encoding/json escapes it; other separators stand for another writer."""
+    text = json.dumps(obj, separators=separators, ensure_ascii=False)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def event(n, **fields):
+    """A Metadata-level audit.k8s.io/v1 Event in the apiserver's key order; a field set to None is left out."""
+    body = {
+        "kind": "Event",
+        "apiVersion": "audit.k8s.io/v1",
+        "level": "Metadata",
+        "auditID": f"00000000-0000-4000-8000-{n:012d}",
+        "stage": "ResponseComplete",
+        "requestURI": f"/api/v1/namespaces/default/pods/p{n}",
+        "verb": "get",
+        "user": {"username": "kubernetes-admin", "groups": ["system:masters"]},
+        "sourceIPs": ["10.0.0.1"],
+        "userAgent": "kubectl/v1.29.3",
+        "objectRef": {"resource": "pods", "namespace": "default", "name": f"p{n}", "apiVersion": "v1"},
+        "responseStatus": {"metadata": {}, "code": 200},
+        "requestReceivedTimestamp": f"2026-11-20T10:00:{n % 60:02d}.000100Z",
+        "stageTimestamp": f"2026-11-20T10:00:{n % 60:02d}.000200Z",
+        "annotations": {"authorization.k8s.io/decision": "allow"},
+    }
+    body.update(fields)
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def ref(resource, subresource=None, **more):
+    found = {"resource": resource, "namespace": "default", "name": "p", "apiVersion": "v1"}
+    if subresource is not None:
+        found["subresource"] = subresource
+    found.update(more)
+    return found
+
+
+def read(path, probe=True, **filters):
+    """read_audit_log of every event; without ``probe``, every line is parsed, as without the shortcut."""
+    if not probe:
+        saved, al._probe = al._probe, lambda event_filter: None
+    try:
+        return al.read_audit_log(str(path), event_filter=al.EventFilter(**filters), output="events", limit=0)
+    finally:
+        if not probe:
+            al._probe = saved
+
+
+def ids(result):
+    return sorted(item["auditID"][-3:] for item in result["events"])
+
+
+# --- newlines -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("line_bytes", [0, 1, 40, 511, 513, 1300, 20000])
+def test_newlines_are_counted_as_bytes_count_counts_them(line_bytes):
+    rnd = random.Random(line_bytes)
+    lines = max(200, 100000 // (line_bytes + 1))  # more than the 8 KiB looked at first
+    data = bytearray(b"".join(b"x" * rnd.randint(0, 2 * line_bytes) + b"\n" for _line in range(lines)))
+    for start, stop in [(0, len(data)), (5, len(data) - 7), (100, 100), (100, 99), (len(data) // 2, len(data))]:
+        assert al._newlines(data, start, stop) == data.count(b"\n", start, stop), (start, stop)
+    assert al._newlines(b"no newline", 0, 10) == 0
+
+
+# --- needles --------------------------------------------------------------------------------------------------
+
+
+def test_a_quoted_needle_is_found_where_a_plain_search_finds_it():
+    needle = al._Needle(b'"d1053ee5-0734-4b40-815f-3f6831f82bac"', "the audit_id value")
+    assert needle._head == b'"d1053ee5-0734-4b40-815f-3f6831f82bac'  # searched without its closing quote
+    decoys = b'x"d1053ee5-0734-4b40-815f-3f6831f82bac-"y"d1053ee5-0734-4b40-815f-3f6831f82bacz'
+    data = bytearray(decoys + b'"d1053ee5-0734-4b40-815f-3f6831f82bac"' + decoys)
+    for start in range(0, len(data), 7):
+        for stop in range(start, len(data) + 1, 5):
+            assert needle.find(data, start, stop) == data.find(needle.needle, start, stop), (start, stop)
+    unquoted = al._Needle(b"system:serviceaccount:nnf-system:", "the user pattern's text")
+    assert unquoted._head is unquoted.needle
+
+
+def test_a_line_torn_after_its_head_is_left_to_json_which_keeps_the_event_after_it(tmp_path):
+    # The head is event 2's, the end event 3's: read fast, the pieces would make one wrong event.
+    torn = go_json(event(2))[:-30] + go_json(event(3))
+    path = tmp_path / "audit.log"
+    path.write_text("".join(line + "\n" for line in [go_json(event(1)), torn, go_json(event(4))]), encoding="utf-8")
+    result = read(path)
+    assert ids(result) == ["001", "003", "004"]
+    assert [(p["kind"], p["line"]) for p in result["problems"]] == [("truncated", 2)]
+
+
+# --- streams --------------------------------------------------------------------------------------------------
+
+
+class ShortReads(io.RawIOBase):
+    """A stream that hands over at most ``most`` bytes a call, by readinto or by read only."""
+
+    def __init__(self, data, most, readinto=True):
+        super().__init__()
+        self._data, self._position, self._most = data, 0, most
+        if not readinto:
+            self.readinto = None  # _read_blocks then calls read
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        piece = self._data[self._position : self._position + min(self._most, len(buffer))]
+        buffer[: len(piece)] = piece
+        self._position += len(piece)
+        return len(piece)
+
+    def read(self, size=-1):
+        piece = self._data[self._position : self._position + min(self._most, size)]
+        self._position += len(piece)
+        return piece
+
+
+@pytest.mark.parametrize("readinto", [True, False])
+@pytest.mark.parametrize("most", [1, 13, 500, 1 << 20])
+@pytest.mark.parametrize("filters", [{}, {"audit_id": "00000000-0000-4000-8000-000000000004"}, {"resources": EXEC}])
+def test_short_reads_and_streams_without_readinto_read_the_same(most, readinto, filters):
+    events = [event(n, objectRef=ref("pods", "exec" if n % 4 == 0 else None)) for n in range(12)]
+    data = ("".join(go_json(item) + "\n" for item in events) + "junk\n" + go_json(event(12))).encode()
+    stats = al.ScanStats()
+    found = list(al.scan_stream(ShortReads(data, most, readinto), "x.log", al.EventFilter(**filters), stats))
+    expected = [
+        item["auditID"]
+        for item in [*events, event(12)]
+        if al.EventFilter(**filters).matches(al.AuditRecord.from_event(item, go_json(item)))
+    ]
+    assert [record.audit_id for record in found] == expected
+    assert (stats.lines, stats.bytes) == (14, len(data))
+
+
+# --- the fast path's regexes ----------------------------------------------------------------------------------
+
+ODD_STRINGS = [
+    "ends with a backslash \\",
+    "ends with two backslashes \\\\",
+    'holds a "quote"',
+    'ends with a quote "',
+    "holds \\u0026 as text",
+    "a & b < c > d",
+    "tab\tand newline\n",
+    "caf\u00e9 \U0001f600",
+    "",
+]
+
+
+@pytest.mark.parametrize("value", ODD_STRINGS)
+@pytest.mark.parametrize("field", ["auditID", "requestURI", "verb", "username"])
+def test_the_head_reads_every_string_as_json_reads_it(field, value):
+    body = event(1, user={"username": value, "groups": []}) if field == "username" else event(1, **{field: value})
+    line = go_json(body)
+    record = al._fast_record(line)
+    assert record is not None
+    assert (record.audit_id, record.request_uri, record.verb, record.username) == (
+        body["auditID"],
+        body["requestURI"],
+        body["verb"],
+        body["user"]["username"],
+    )
+    if "\\" not in line.split('"user":')[0] + line.split('"username":')[1].split(",")[0]:
+        assert al._EVENT_HEAD_PLAIN.match(line) is not None  # the fast regex took it
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["a\\u0026b", "\\u003cx\\u003e", "\\\\u0026", "\\\\\\u0026", "x\\n\\u0026", '\\"\\u0026', "\\u00e9\\u0026", "\\/"],
+)
+def test_escapes_decode_as_json_decodes_them(raw):
+    assert al._decode(raw) == json.loads('"' + raw + '"')
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"responseStatus": {"metadata": {}, "code": 201}},
+        {"responseStatus": {"metadata": {}, "code": 1000}},  # four digits: not the usual end, the walk reads it
+        {"requestReceivedTimestamp": "2026-11-20T10:00:01.0001Z"},  # shorter: the usual end is not where looked for
+        {"annotations": None},
+        {"annotations": {"stageTimestamp": "1999-01-01T00:00:00.000000Z"}},
+        {"responseStatus": {"metadata": {}, "status": "Failure", "reason": "NotFound", "code": 404}},
+    ],
+)
+def test_the_usual_end_reads_as_json_reads_it(fields):
+    body = event(1, **fields)
+    line = go_json(body)
+    record = al._fast_record(line)
+    assert record is not None
+    assert (record.code, record.stage_timestamp) == (body["responseStatus"]["code"], body["stageTimestamp"])
+    assert record.object_ref() == body["objectRef"]
