@@ -902,11 +902,64 @@ class _Needle:
         return position
 
 
+class _ResourceProbe:
+    """The lines that may be events on the resources of a ``resources`` filter, found without parsing any.
+
+    A match's objectRef holds a wanted resource (``"resource":"pods/exec"``), or a subresource that completes one
+    (``"resource":"pods",...,"subresource":"exec"``). Both keys end in ``resource"`` (a key is written as itself),
+    so each place where those 9 bytes are is looked at: the line is a candidate when a wanted value follows, when
+    the value there holds an escape (it may decode to a wanted one), or when the key is not followed by ``:"`` as
+    encoding/json writes it (some other writer's spacing: the parser decides). The probe is made only of wanted
+    values that are written verbatim (_verbatim); else every line is parsed, as before.
+
+    No ``needle``: an oversized line is not judged a possible match of a resources filter (no more than before).
+    """
+
+    __slots__ = ("_value",)
+    needle = None  # type: Optional[bytes]
+    label = ""
+    KEY = b'resource"'
+
+    def __init__(self, values: Iterable[str]) -> None:
+        wanted = b"|".join(re.escape(value.encode("ascii")) for value in sorted(values))
+        self._value = re.compile(b':"(?:' + wanted + b')"|:"[^"\\\\]*\\\\|(?!:")').match
+
+    @classmethod
+    def of(cls, resources: Iterable[str]) -> "Optional[_ResourceProbe]":
+        """The probe of a resources filter's values, or None when one of them cannot be looked for verbatim."""
+        values = set()
+        for resource in resources:
+            if not _verbatim(resource):
+                return None  # '' (no resource at all), or a value the log may write escaped
+            values.add(resource)
+            # resource + "/" + subresource: the subresource is what follows one of the slashes
+            values.update(part for part in _suffixes(resource) if part)
+        return cls(values) if values else None
+
+    def find(self, data: Any, start: int, stop: int) -> int:
+        """Where a candidate's key is in data[start:stop], or -1."""
+        find, value, key = data.find, self._value, self.KEY
+        after = len(key)
+        position = find(key, start, stop)
+        while position >= 0:
+            if value(data, position + after, stop) is not None:
+                return position
+            position = find(key, position + after, stop)
+        return -1
+
+
+def _suffixes(resource: str) -> List[str]:
+    """What follows each slash of a resources value: the subresources that would complete it."""
+    return [resource[slash + 1 :] for slash in range(len(resource)) if resource[slash] == "/"]
+
+
 def _probe(event_filter: EventFilter) -> Any:
-    """What lines without a match lack, to skip them unparsed: the look-up's needle, else None."""
+    """What lines without a match lack, to skip them unparsed: the look-up's needle, else the resources, else None."""
     needle = event_filter.needle
     if needle is not None:
         return _Needle(needle.encode("ascii"), event_filter.needle_label)  # verbatim text is printable ASCII
+    if event_filter.resources:
+        return _ResourceProbe.of(event_filter.resources)
     return None
 
 
@@ -981,7 +1034,7 @@ def scan_stream(
 
     ``stream`` is any object with ``read(size) -> bytes`` (and, better, ``readinto``); ``path`` only names it in
     problem reports. Lines are found in the bytes, by offsets rather than copies, and decoded only when looked at.
-    With a probe (an audit_id or user needle), the blocks are searched for it and only the
+    With a probe (an audit_id or user needle, or the resources wanted), the blocks are searched for it and only the
     lines it hits are decoded and parsed; the lines in between are only counted. A line longer than
     ``max_line_bytes`` is not kept: it is skipped as its blocks stream by, and counted (with whether it holds the
     needle). Blocks are at most half of ``max_line_bytes`` long, so only a line that runs past the end of a block

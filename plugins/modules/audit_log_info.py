@@ -161,9 +161,11 @@ options:
     default: 16777216
 notes:
   - Reading the log takes root on a kubeadm node, where the apiserver creates it with mode 0600, so use C(become).
-  - The O(audit_id) and exact O(user) look-ups skip the lines without the value written out verbatim. Those lines
-    are counted in RV(stats.lines) but not examined, so bad data among them is not counted in RV(stats.skipped),
-    except lines longer than O(max_line_bytes), which are always counted.
+  - The O(audit_id) and exact O(user) look-ups skip the lines without the value written out verbatim; without
+    either, O(resources) skips the lines where none of its values (or of the subresources that complete them)
+    follows a C(resource) or C(subresource) key, when all its values are printable ASCII. Those lines are counted
+    in RV(stats.lines) but not examined, so bad data among them is not counted in RV(stats.skipped), except lines
+    longer than O(max_line_bytes), which are always counted.
   - Only the C(json) log format is read; legacy lines are counted and skipped.
 seealso:
   - name: Kubernetes auditing
@@ -279,7 +281,7 @@ stats:
       type: int
       sample: 171230
     examined:
-      description: Lines parsed (all of them, unless an O(audit_id) or O(user) look-up skipped some).
+      description: Lines parsed (all of them, unless an O(audit_id), O(user) or O(resources) filter skipped some).
       type: int
       sample: 171230
     matched:

@@ -1,8 +1,8 @@
 """module_utils.audit_log: the scanner's shortcuts give what the plain way gives.
 
-The reader counts newlines by jumps, looks for needles without their closing quote, reads the usual head and end
-of an event with faster regexes and replaces Go's HTML escapes without json: each is held here to the plain way it
-replaces.
+The reader counts newlines by jumps, looks for needles without their closing quote, skips the lines that cannot be
+on the resources of a ``resources`` filter, reads the usual head and end of an event with faster regexes and
+replaces Go's HTML escapes without json: each is held here to the plain way it replaces.
 """
 
 import io
@@ -94,6 +94,88 @@ def test_a_quoted_needle_is_found_where_a_plain_search_finds_it():
             assert needle.find(data, start, stop) == data.find(needle.needle, start, stop), (start, stop)
     unquoted = al._Needle(b"system:serviceaccount:nnf-system:", "the user pattern's text")
     assert unquoted._head is unquoted.needle
+
+
+# --- the resources filter -------------------------------------------------------------------------------------
+
+
+def test_the_resources_probe_is_made_of_the_values_and_what_completes_them():
+    probe = al._ResourceProbe.of(["pods/exec", "nodes/proxy", "secrets", "a/b/c"])
+    assert probe is not None
+    match = probe._value
+    for value in ["pods/exec", "exec", "proxy", "secrets", "a/b/c", "b/c", "c"]:
+        assert match(b':"' + value.encode() + b'"') is not None, value
+    for value in ["pods", "nodes", "a", "exe", "execs", "status"]:
+        assert match(b':"' + value.encode() + b'"') is None, value
+    assert match(b':"\\u0065xec"') is not None  # an escape: may decode to a wanted value
+    assert match(b' : "exec"') is not None  # not written as encoding/json writes it: the parser decides
+    # Values the log may write escaped, and '' (events without a resource match it), leave every line to the parser.
+    assert al._ResourceProbe.of(["pods", "caf\u00e9"]) is None
+    assert al._ResourceProbe.of(["pods", "<x>"]) is None
+    assert al._ResourceProbe.of([""]) is None
+    assert al._probe(al.EventFilter(resources=["pods"], verbs=["get"])) is not None
+    assert al._probe(al.EventFilter(verbs=["get"])) is None
+    assert isinstance(al._probe(al.EventFilter(audit_id="x-1", resources=["pods"])), al._Needle)
+
+
+def test_the_resources_filter_finds_what_parsing_every_line_finds(tmp_path):
+    other = {"kind": "SubjectAccessReview", "spec": {"resourceAttributes": {"resource": "pods", "subresource": "exec"}}}
+    events = [
+        event(1),
+        event(2, objectRef=ref("pods", "exec")),
+        event(3, objectRef=ref("pods", "log")),
+        event(4, objectRef=ref("nodes", "proxy", namespace=None)),
+        event(5, objectRef=ref("services", "proxy")),
+        event(6, objectRef=ref("pods/exec")),  # a resource spelled with its subresource: the filter takes it too
+        event(7, objectRef=ref("secrets", "exec")),  # the subresource, on another resource
+        event(8, objectRef=None, requestURI="/healthz"),
+        event(9, objectRef=ref("pods", "status"), userAgent='kubectl "exec"'),
+        event(10, level="Request", objectRef=ref("subjectaccessreviews"), requestObject=other),  # a look-alike
+        event(11, objectRef=ref("pods", "attach"), responseStatus={"metadata": {}, "status": "Failure", "code": 403}),
+        event(12, objectRef=ref("configmaps"), annotations={"note": 'resource"'}),  # the key's text in a value
+    ]
+    text = "".join(go_json(item) + "\n" for item in events)
+    text += go_json(event(13, objectRef=ref("pods", "portforward")), separators=(", ", ": ")) + "\n"  # spaced
+    text += go_json(event(14, objectRef=ref("pods", "proxy"))).replace('"proxy"', '"\\u0070roxy"') + "\n"  # escaped
+    text += "junk that no filter could match\n"
+    path = tmp_path / "audit.log"
+    path.write_text(text, encoding="utf-8")
+    for resources in (EXEC, ["pods"], ["pods/exec"], ["exec"], ["nodes", "pods/attach"], ["subjectaccessreviews"]):
+        probed, parsed = read(path, resources=resources), read(path, probe=False, resources=resources)
+        assert probed["events"] == parsed["events"], resources
+        assert probed["stats"]["lines"] == parsed["stats"]["lines"] == 15
+    assert ids(read(path, resources=EXEC)) == ["002", "004", "005", "006", "011", "013", "014"]
+
+
+def test_the_resources_filter_examines_only_the_lines_that_may_match_as_look_ups_do(tmp_path):
+    path = tmp_path / "audit.log"
+    path.write_text(
+        "".join(go_json(event(n, objectRef=ref("pods", "exec" if n == 7 else None))) + "\n" for n in range(20))
+        + "junk\n",
+        encoding="utf-8",
+    )
+    result = al.read_audit_log(str(path), event_filter=al.EventFilter(resources=["pods/exec"]), output="events")
+    assert ids(result) == ["007"]
+    assert result["stats"]["lines"] == 21
+    assert result["stats"]["examined"] == 1
+    assert result["stats"]["skipped"]["malformed"] == 0  # the junk line was not looked at
+    every = al.read_audit_log(str(path), event_filter=al.EventFilter(resources=["caf\u00e9"]), output="events")
+    assert every["stats"]["examined"] == 21  # no probe: every line parsed
+    assert every["stats"]["skipped"]["malformed"] == 1
+
+
+@pytest.mark.parametrize("block_size", [1, 7, 64, 333, 4096])
+def test_the_resources_filter_does_not_depend_on_block_boundaries(tmp_path, monkeypatch, block_size):
+    events = [event(n, objectRef=ref("pods", ["exec", "log", None][n % 3])) for n in range(30)]
+    path = tmp_path / "audit.log"
+    path.write_text("".join(go_json(item) + "\n" for item in events) + go_json(event(99))[:80], encoding="utf-8")
+    expected = read(path, resources=EXEC)
+    monkeypatch.setattr(al, "BLOCK_SIZE", block_size)
+    result = read(path, resources=EXEC)
+    assert result["events"] == expected["events"]
+    assert ids(result) == [f"{n:03d}" for n in range(0, 30, 3)]
+    assert result["stats"]["lines"] == 31
+    assert result["problems"] == []  # the cut last line holds no resource: not looked at
 
 
 def test_a_line_torn_after_its_head_is_left_to_json_which_keeps_the_event_after_it(tmp_path):
