@@ -237,9 +237,12 @@ notes:
   - Reading the log takes root on a kubeadm node, where the apiserver creates it with mode 0600, so use C(become).
   - The O(audit_id), O(user), O(name), O(effective_user) and O(impersonated_user) look-ups (and
     O(recipe=impersonation)) skip the lines without the value (or a pattern's longest literal text, or the key
-    C(impersonatedUser)) written out verbatim. Those lines are counted in RV(stats.lines) but not examined, so bad
-    data among them is not counted in RV(stats.skipped), except lines longer than O(max_line_bytes), which are
-    always counted. Whether a line examined matches is decided on the parsed event, never on the text found.
+    C(impersonatedUser)) written out verbatim; without a look-up, O(resources) (and the recipes built on it) skips
+    the lines where none of its values (or of the subresources that complete them) follows a C(resource) or
+    C(subresource) key, when all its values are printable ASCII. Those lines are counted in RV(stats.lines) but not
+    examined, so bad data among them is not counted in RV(stats.skipped), except lines longer than
+    O(max_line_bytes), which are always counted. Whether a line examined matches is decided on the parsed event,
+    never on the text found.
   - O(source_ips), O(user_agents), O(impersonated_user) and O(effective_user) read fields that the fast reading of
     the usual lines skips, so the lines that get that far are parsed whole, which costs more time.
   - Only the C(json) log format is read; legacy lines are counted and skipped.
@@ -428,7 +431,7 @@ stats:
       type: int
       sample: 171230
     examined:
-      description: Lines parsed (all of them, unless a look-up skipped some, see the notes).
+      description: Lines parsed (all of them, unless a look-up or O(resources) skipped some, see the notes).
       type: int
       sample: 171230
     matched:

@@ -5,9 +5,11 @@
 
 The events look like what an NNF cluster's apiserver writes with the seed's policies: mostly ``Metadata``
 level events of the NNF operators, kubelets, controllers and admins, with a few ``Request`` and
-``RequestResponse`` events carrying objects. Keys are in the apiserver's order and strings are escaped the
-way Go's encoding/json escapes them (``&``, ``<``, ``>`` as ``\\u0026``...), so ``requestURI`` query strings
-and RBAC reasons exercise the same escapes as a real log.
+``RequestResponse`` events carrying objects, and a small share (SUBRESOURCE_SHARE) of an admin's ``kubectl exec``,
+``attach``, ``port-forward`` and API server proxy requests (pods/exec, pods/attach, pods/portforward, pods/proxy,
+services/proxy, nodes/proxy), drawn from a random stream of their own so the other events do not depend on them.
+Keys are in the apiserver's order and strings are escaped the way Go's encoding/json escapes them (``&``, ``<``,
+``>`` as ``\\u0026``...), so ``requestURI`` query strings and RBAC reasons exercise the same escapes as a real log.
 
 Usage: ``python tests/bench/generate_audit_log.py OUT --size 100M [--seed 1] [--start 2026-11-20T00:00:00Z]``.
 """
@@ -54,6 +56,19 @@ _SERVICE_ACCOUNTS = [
     ("lustre-csi-system", "lustre-csi-controller", "lustre-csi-role"),
 ]
 
+# Requests through the API server into pods, services and nodes: (resource, subresource, query or path suffix).
+_SUBRESOURCE_REQUESTS = [
+    ("pods", "exec", "?command=sh&command=-c&command=cat+%2Fetc%2Fnnf%2Fconfig&container={c}&stdin=true&stdout=true"),
+    ("pods", "exec", "?command=lctl&command=dl&container={c}&stderr=true&stdout=true"),
+    ("pods", "attach", "?container={c}&stdin=true&stdout=true&tty=true"),
+    ("pods", "portforward", ""),
+    ("pods", "proxy", "/metrics"),
+    ("services", "proxy", "/healthz"),
+    ("nodes", "proxy", "/metrics/cadvisor"),
+]
+# About one event in 400 is one of those (kubectl exec and friends are rare next to the operators' traffic).
+SUBRESOURCE_SHARE = 0.0025
+
 _VERBS = ["get"] * 30 + ["list"] * 8 + ["watch"] * 6 + ["update"] * 12 + ["patch"] * 8 + ["create"] * 4 + ["delete"]
 
 
@@ -80,6 +95,7 @@ class EventFactory:
 
     def __init__(self, seed=1, start=None):
         self.random = random.Random(seed)
+        self.rare = random.Random(f"{seed}/subresources")  # the rare events' own stream
         self.clock = start or datetime.datetime(2026, 11, 20, tzinfo=datetime.timezone.utc)
 
     def _uuid(self):
@@ -136,7 +152,56 @@ class EventFactory:
             "kubectl/v1.29.3 (linux/amd64) kubernetes/6813625",
         )
 
+    def subresource_event(self):
+        """An admin's request through the API server: kubectl exec, attach, port-forward, or a proxy."""
+        rnd = self.rare
+        resource, subresource, suffix = rnd.choice(_SUBRESOURCE_REQUESTS)
+        container = rnd.choice(["manager", "nnf-node-manager", "lustre-csi"])
+        namespace = rnd.choice(["nnf-system", "nnf-dm-system", "default"]) if resource != "nodes" else ""
+        if resource == "pods":
+            name = f"{container}-{rnd.randint(0, 99)}"
+        elif resource == "services":
+            name = rnd.choice(["https:nnf-controller-manager-metrics:8443", "nnf-dm-webhook:443"])
+        else:
+            name = rnd.choice(_NODES)
+        uri = "/api/v1" + ("/namespaces/" + namespace if namespace else "") + f"/{resource}/{name}/{subresource}"
+        uri += suffix.format(c=container)
+        streaming = subresource in ("exec", "attach", "portforward")
+        # kubectl before 1.30 POSTs (create), 1.30+ opens a WebSocket with GET; both are upgraded (101).
+        verb = rnd.choice(["create", "get"]) if streaming else "get"
+        code = 101 if streaming else rnd.choice([200, 200, 200, 503])
+        self.clock += datetime.timedelta(microseconds=rnd.randint(200, 4000))
+        received = self.clock
+        finished = received + datetime.timedelta(microseconds=rnd.randint(300, 40000))
+        object_ref = {"resource": resource}
+        if namespace:
+            object_ref["namespace"] = namespace
+        object_ref.update(name=name, apiVersion="v1", subresource=subresource)
+        return {
+            "kind": "Event",
+            "apiVersion": "audit.k8s.io/v1",
+            "level": "Metadata",
+            "auditID": str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
+            "stage": "ResponseStarted" if streaming else "ResponseComplete",
+            "requestURI": uri,
+            "verb": verb,
+            "user": {"username": "kubernetes-admin", "groups": ["kubeadm:cluster-admins", "system:authenticated"]},
+            "sourceIPs": [f"10.30.1.{rnd.randint(2, 250)}"],
+            "userAgent": "kubectl/v1.29.3 (linux/amd64) kubernetes/6813625",
+            "objectRef": object_ref,
+            "responseStatus": {"metadata": {}, "code": code},
+            "requestReceivedTimestamp": micro_time(received),
+            "stageTimestamp": micro_time(finished),
+            "annotations": {
+                "authorization.k8s.io/decision": "allow",
+                "authorization.k8s.io/reason": 'RBAC: allowed by ClusterRoleBinding "kubeadm:cluster-admins" of '
+                'ClusterRole "cluster-admin" to Group "kubeadm:cluster-admins"',
+            },
+        }
+
     def event(self):
+        if self.rare.random() < SUBRESOURCE_SHARE:
+            return self.subresource_event()
         rnd = self.random
         user, reason, agent = self._user()
         group, version, resource, namespaced = rnd.choice(_NNF_RESOURCES)
