@@ -127,13 +127,13 @@ NNF_PRESET_LEVELS = {
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_nnf_preset_records_almost_none_of_the_samples(name):
-    policy, _ = audit_policy.load_policy((PRESETS / "nnf.yaml").read_bytes())
+    policy, _warnings = audit_policy.load_policy((PRESETS / "nnf.yaml").read_bytes())
     levels = [audit_policy.evaluate_request(policy, sample)["level"] for sample in RECIPES[name].samples]
     assert levels == NNF_PRESET_LEVELS[name]
 
 
 def test_the_nnf_preset_does_not_record_secret_access():
-    policy, _ = audit_policy.load_policy((PRESETS / "nnf.yaml").read_bytes())
+    policy, _warnings = audit_policy.load_policy((PRESETS / "nnf.yaml").read_bytes())
     for sample in RECIPES["secret_access"].samples:
         assert audit_policy.evaluate_request(policy, sample)["level"] == audit_policy.DEFAULT_LEVEL == "None"
 
@@ -178,7 +178,7 @@ def test_the_module_doc_names_only_real_options_and_return_values():
     for option in re.findall(r"O\(([a-z_]+)[=)]", text):
         assert option in doc["options"], option
     for value in re.findall(r"RV\(([a-z_.]+)[=)]", text):
-        top, _, sub = value.partition(".")
+        top, _dot, sub = value.partition(".")
         assert top in returns, value
         assert not sub or sub in returns[top]["contains"], value
 
@@ -193,7 +193,8 @@ def test_the_role_has_a_variable_for_each_new_option_and_passes_it_on(option):
     defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
     spec = yaml.safe_load(ROLE_SPECS.read_text())["argument_specs"]["main"]["options"][variable]
     module_option = yaml.safe_load(audit_log_info.DOCUMENTATION)["options"][option]
-    assert defaults[variable] == spec["default"] in ("", [])
+    assert defaults[variable] == spec["default"]
+    assert spec["default"] in ("", [])
     assert spec["type"] == module_option["type"]
     (task,) = [
         task for task in yaml.safe_load((role / "tasks" / "main.yml").read_text()) if "audit_log_info" in str(task)
