@@ -34,13 +34,16 @@ KUBEADM_CONFIG_SPEC = dict(
     kubeconfig=dict(type="path", default=_defaults.KUBECONFIG_PATH),
     read=dict(type="bool", default=False),
     required=dict(type="bool", default=False),
+    identity=dict(type="bool", default=False),
 )
 
 
 def kubeadm_params(options):
     """The ``kubeadm_config`` option, checked."""
     if not isinstance(options, dict):
-        raise KubeAuditError(f"kubeadm_config must be a dict of kubeconfig, read and required, got {options!r}")
+        raise KubeAuditError(
+            f"kubeadm_config must be a dict of kubeconfig, read, required and identity, got {options!r}"
+        )
     validated = ArgumentSpecValidator(KUBEADM_CONFIG_SPEC).validate(options)
     if validated.error_messages:
         raise KubeAuditError(f"kubeadm_config: {'; '.join(validated.error_messages)}")
@@ -85,7 +88,15 @@ def plan(action, task_vars):
             read["webhook_config_content_base64"] = secret
     if kubeadm is not None:
         read.update(kubeconfig=kubeadm["kubeconfig"], read_kubeadm_config=kubeadm["read"], missing_ok=True)
+        read.update(kubeconfig_identity=kubeadm["identity"])
     remote = _action.execute(action, "manifest_io", read, task_vars)
+    identity = remote.get("kubeconfig_identity")
+    if identity and identity["exists"] and identity["error"]:
+        # The wait would fail on it after the restart, and the master be put back: say it now, before any change.
+        raise KubeAuditError(
+            f"the rollout's proof request (kube_audit_verify) cannot be sent with {kubeadm['kubeconfig']}: "
+            f"{identity['error']}"
+        )
     snapshot = remote["snapshot"]
     if snapshot.get("exists", True):
         manifest, _write = manifest_update.plan(params, snapshot)

@@ -55,6 +55,14 @@ options:
         description: A missing kubeconfig or ConfigMap fails instead of being a warning.
         type: bool
         default: false
+      identity:
+        description:
+          - Also check that the kubeconfig, when it exists, can be used to send the rollout's proof request
+            (M(nnf.kube_audit.apiserver_wait) O(nnf.kube_audit.apiserver_wait#module:audit_proof)), so that a
+            kubeconfig that cannot fails the plan, before any change, rather than the wait after the restart.
+        type: bool
+        default: false
+        version_added: 0.1.1
 notes:
   - The result of each part is what the module would return in check mode.
 requirements:

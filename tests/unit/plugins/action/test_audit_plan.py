@@ -399,3 +399,30 @@ def test_the_action_module_runs_the_same_kubeadm_plan(tmp_path, node, cluster):
     assert action.run(task_vars={}) == expected
     assert action.module_calls() == [("manifest_io", "read")]
     assert [request.method for request in server.requests] == ["GET", "GET"]
+
+
+def test_a_kubeconfig_the_proof_cannot_use_fails_the_plan_before_any_change(tmp_path, node):
+    """kube_audit_verify: an admin.conf that exists but cannot be used failed the wait after the restart (and the
+    master was put back); the plan reads who it authenticates as in the same call and fails first."""
+    broken = node / "admin.conf"
+    broken.write_text("apiVersion: v1\nkind: Config\ncurrent-context: nowhere\n")
+    before = tree_state(node)
+    args = {
+        "files": files_options(node),
+        "manifest": manifest_options(node),
+        "kubeadm_config": kubeadm_options(str(broken), read=False, identity=True),
+    }
+    result, action = plan(tmp_path, args)
+    assert result.get("failed") is True, result
+    assert result["msg"].startswith(f"the rollout's proof request (kube_audit_verify) cannot be sent with {broken}: ")
+    assert "nowhere" in result["msg"]
+    assert action.calls[0].args["kubeconfig_identity"] is True
+    assert tree_state(node) == before
+    # Without identity (kube_audit_verify false), the same kubeconfig does not stop the plan
+    args["kubeadm_config"] = kubeadm_options(str(broken), read=False)
+    result, _action = plan(tmp_path, args)
+    assert not result.get("failed"), result
+    # A missing kubeconfig is no error: the proof is skipped later, with a warning
+    args["kubeadm_config"] = kubeadm_options(str(node / "nope.conf"), read=False, identity=True)
+    result, _action = plan(tmp_path, args)
+    assert not result.get("failed"), result
