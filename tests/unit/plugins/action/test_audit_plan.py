@@ -376,8 +376,8 @@ def test_an_api_server_that_is_down_fails_the_plan_naming_it(tmp_path, node, pki
     ("options", "message"),
     [
         ({"read": "perhaps"}, "kubeadm_config: argument 'read' is of type str"),
-        ({"bogus": 1}, "kubeadm_config: bogus. Supported parameters include: kubeconfig, read, required"),
-        ("yes", "kubeadm_config must be a dict of kubeconfig, read and required, got 'yes'"),
+        ({"bogus": 1}, "kubeadm_config: bogus. Supported parameters include: identity, kubeconfig, read, required"),
+        ("yes", "kubeadm_config must be a dict of kubeconfig, read, required and identity, got 'yes'"),
     ],
 )
 def test_bad_kubeadm_config_options_fail_before_the_master_is_asked(tmp_path, node, options, message):
