@@ -448,7 +448,7 @@ class _YamlSubset:
                 if tag not in (_STR, _TIMESTAMP):
                     raise self.error(
                         line,
-                        f"the key {raw!r} is not a string (YAML 1.1 reads it as {_describe(value)}); quote it",
+                        f"the key {raw!r} is not a string (YAML 1.1 reads it as {describe(value)}); quote it",
                     )
                 return raw, position + 1
             if char == "#" and text[position - 1] in " \t":
@@ -547,7 +547,8 @@ class _YamlSubset:
         raise self.error(line, "a quoted scalar that continues on the next line (not supported)")
 
 
-def _describe(value):
+def describe(value):
+    """A decoded value in words, for messages: its type, and its text for a string."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -566,15 +567,21 @@ def _describe(value):
 # --------------------------------------------------------------------------------------------------
 
 
-class _Reader:
-    """Typed access to the decoded document, with messages that name the file and the entry."""
+class TypedReader:
+    """Typed access to a decoded kubeconfig, with messages that start with ``prefix`` and name the entry.
 
-    def __init__(self, path):
-        self.path = path
+    Shared by this module (a kubeconfig to use, on the master) and the controller's check of the audit webhook's
+    kubeconfig (``plugin_utils/_webhook_config.py``), which refuses entries without a name (``nameless="refuse"``)
+    where a client only skips them.
+    """
+
+    def __init__(self, prefix, nameless="skip", error_class=None):
+        self.prefix = prefix
+        self.nameless = nameless
+        self.error_class = error_class or KubeconfigError
 
     def error(self, where, problem):
-        prefix = f"kubeconfig {self.path}: " + (f"{where}: " if where else "")
-        return KubeconfigError(prefix + problem)
+        return self.error_class(self.prefix + (f"{where}: " if where else "") + problem)
 
     def field(self, mapping, key, kind, where):
         """``mapping[key]`` of type ``kind`` (str, bool, dict, list); None when absent or null."""
@@ -583,23 +590,48 @@ class _Reader:
             return None
         if not isinstance(value, kind):
             wanted = {str: "a string", bool: "a boolean", dict: "a mapping", list: "a list"}[kind]
-            raise self.error(where, f"{key} must be {wanted}, not {_describe(value)}")
+            raise self.error(where, f"{key} must be {wanted}, not {describe(value)}")
         return value
 
     def named(self, config, key, inner):
-        """{name: body} of the list ``key`` (clusters, contexts, users); entries without a name are skipped."""
+        """{name: body} of the list ``key`` (clusters, contexts, users), in order."""
         found = {}
         for index, entry in enumerate(self.field(config, key, list, "") or []):
             where = f"{key}[{index}]"
             if not isinstance(entry, dict):
-                raise self.error(where, f"must be a mapping, not {_describe(entry)}")
+                raise self.error(where, f"must be a mapping with name and {inner}, not {describe(entry)}")
             name = self.field(entry, "name", str, where)
             if not name:
-                continue
+                if self.nameless == "skip":
+                    continue
+                raise self.error(where, "has no name")
             if name in found:
-                raise self.error("", f"{key} has two entries named {name!r}")
+                raise self.error("", f"{key} has two entries named {name!r}: give each a different name")
             found[name] = self.field(entry, inner, dict, f"{inner} {name!r}") or {}
         return found
+
+    def sections(self, config):
+        """``(clusters, contexts, users)`` by name, once ``apiVersion`` and ``kind`` (when set) are a kubeconfig's
+        (client-go's decoder refuses others)."""
+        api_version = self.field(config, "apiVersion", str, "")
+        if api_version and api_version != "v1":
+            raise self.error("", f"apiVersion is {api_version!r}; a kubeconfig has apiVersion v1")
+        kind = self.field(config, "kind", str, "")
+        if kind and kind != "Config":
+            raise self.error("", f"kind is {kind!r}; a kubeconfig has kind Config")
+        return (
+            self.named(config, "clusters", "cluster"),
+            self.named(config, "contexts", "context"),
+            self.named(config, "users", "user"),
+        )
+
+
+class _Reader(TypedReader):
+    """The kubeconfig at ``path``: messages name the file."""
+
+    def __init__(self, path):
+        super().__init__(f"kubeconfig {path}: ")
+        self.path = path
 
     def refuse_present(self, mapping, keys, where, why):
         for key in keys:
@@ -647,16 +679,8 @@ def load_kubeconfig(path):
     if config is None:
         raise reader.error("", "the file is empty")
     if not isinstance(config, dict):
-        raise reader.error("", f"the document must be a mapping, not {_describe(config)}")
-    api_version = reader.field(config, "apiVersion", str, "")
-    if api_version and api_version != "v1":
-        raise reader.error("", f"apiVersion is {api_version!r}; a kubeconfig has apiVersion v1")
-    kind = reader.field(config, "kind", str, "")
-    if kind and kind != "Config":
-        raise reader.error("", f"kind is {kind!r}; a kubeconfig has kind Config")
-    clusters = reader.named(config, "clusters", "cluster")
-    contexts = reader.named(config, "contexts", "context")
-    users = reader.named(config, "users", "user")
+        raise reader.error("", f"the document must be a mapping, not {describe(config)}")
+    clusters, contexts, users = reader.sections(config)
 
     context_name = reader.field(config, "current-context", str, "")
     if not context_name:

@@ -57,7 +57,7 @@ import binascii
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.nnf.kube_audit.plugins.module_utils import _redact
+from ansible_collections.nnf.kube_audit.plugins.module_utils import _kubeconfig, _redact
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
 from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _goyaml, audit_policy
 
@@ -109,18 +109,7 @@ def _need_cryptography():
         )
 
 
-def _describe(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, (int, float)):
-        return f"the number {value}"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return f"the string {value!r}"
+_describe = _kubeconfig.describe
 
 
 def _subject(certificate):
@@ -306,39 +295,12 @@ def build_kubeconfig(server, ca_pem, client_cert_pem=None, client_key_pem=None):
 # --------------------------------------------------------------------------------------------------
 
 
-class _Reader:
-    """Typed access to the decoded kubeconfig; messages start with the source."""
+class _Reader(_kubeconfig.TypedReader):
+    """Typed access to the decoded kubeconfig (the master side's reader, stricter); messages start with the source."""
 
     def __init__(self, source):
+        super().__init__(f"{source}: ", nameless="refuse", error_class=KubeAuditError)
         self.source = source
-
-    def error(self, where, problem):
-        return KubeAuditError(f"{self.source}: " + (f"{where}: " if where else "") + problem)
-
-    def field(self, mapping, key, kind, where):
-        """``mapping[key]`` of type ``kind``; None when absent or null."""
-        value = mapping.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, kind):
-            wanted = {str: "a string", bool: "a boolean", dict: "a mapping", list: "a list"}[kind]
-            raise self.error(where, f"{key} must be {wanted}, not {_describe(value)}")
-        return value
-
-    def named(self, config, key, inner):
-        """{name: body} of the list ``key`` (clusters, contexts, users), in order."""
-        found = {}
-        for index, entry in enumerate(self.field(config, key, list, "") or []):
-            where = f"{key}[{index}]"
-            if not isinstance(entry, dict):
-                raise self.error(where, f"must be a mapping with name and {inner}, not {_describe(entry)}")
-            name = self.field(entry, "name", str, where)
-            if not name:
-                raise self.error(where, "has no name")
-            if name in found:
-                raise self.error("", f"{key} has two entries named {name!r}: give each a different name")
-            found[name] = self.field(entry, inner, dict, f"{key[:-1]} {name!r}") or {}
-        return found
 
     def data(self, mapping, key, where):
         """The bytes of the base64 field ``key`` (Go's encoding/json: standard alphabet, padded, CR/LF ignored)."""
@@ -392,15 +354,7 @@ def validate_kubeconfig(text, source):
     _need_cryptography()
     reader = _Reader(source)
     config = _load(text, reader)
-    api_version = reader.field(config, "apiVersion", str, "")
-    if api_version and api_version != "v1":
-        raise reader.error("", f"apiVersion is {api_version!r}; a kubeconfig has apiVersion v1")
-    kind = reader.field(config, "kind", str, "")
-    if kind and kind != "Config":
-        raise reader.error("", f"kind is {kind!r}; a kubeconfig has kind Config")
-    clusters = reader.named(config, "clusters", "cluster")
-    contexts = reader.named(config, "contexts", "context")
-    users = reader.named(config, "users", "user")
+    clusters, contexts, users = reader.sections(config)
     if len(clusters) != 1:
         listed = f" ({', '.join(repr(name) for name in clusters)})" if clusters else ""
         raise reader.error(

@@ -2,47 +2,20 @@
 role's ``files/``), nothing run on the host, a result Ansible censors when it holds a secret, failures shown."""
 
 import base64
-import datetime
 import types
 
 import action_runner
 import pytest
 from ansible.errors import AnsibleActionFail
 from ansible.parsing.dataloader import DataLoader
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from webhook_pki import certificate as _certificate
+from webhook_pki import key_pem as _key_pem
+from webhook_pki import name as _name
 
 from ansible_collections.nnf.kube_audit.plugins.action import audit_webhook
 
 SERVER = "https://audit.example:8443/events"
-
-
-def _name(common_name):
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _certificate(key, subject, issuer_key=None, issuer=None, ca=False):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    built = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer or subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .sign(issuer_key or key, hashes.SHA256())
-    )
-    return built.public_bytes(serialization.Encoding.PEM).decode("ascii")
-
-
-def _key_pem(key):
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode("ascii")
 
 
 CA_KEY = ec.generate_private_key(ec.SECP256R1())

@@ -4,7 +4,6 @@ The options go through the module's own argument spec (``ArgumentSpecValidator``
 check them. Files are made owned by whoever runs the tests: ``ROOT_UID`` and ``ROOT_GID`` are that user's.
 """
 
-import base64
 import hashlib
 import json
 import os
@@ -12,15 +11,12 @@ import stat
 
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from webhook_pki import b64 as _b64
 
 from ansible_collections.nnf.kube_audit.plugins.module_utils import _redact, audit_files
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
 
 POLICY = b"apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n"
-
-
-def _b64(data):
-    return base64.b64encode(data).decode("ascii")
 
 
 def kubeconfig(key_name):

@@ -486,7 +486,7 @@ RESOLUTION_REFUSALS = [
     (lambda c: c.update(apiVersion="v2"), "apiVersion is 'v2'; a kubeconfig has apiVersion v1"),
     (lambda c: c.update(kind="Pod"), "kind is 'Pod'; a kubeconfig has kind Config"),
     (lambda c: c.update(clusters={"kubernetes": {}}), "clusters must be a list, not a mapping"),
-    (lambda c: c["clusters"].append("x"), "clusters[1]: must be a mapping, not the string 'x'"),
+    (lambda c: c["clusters"].append("x"), "clusters[1]: must be a mapping with name and cluster, not the string 'x'"),
     (lambda c: c["users"][0].update(user=[]), "user must be a mapping, not a list"),
 ]
 

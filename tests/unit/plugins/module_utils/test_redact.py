@@ -6,45 +6,19 @@ else it returns. The built kubeconfig is ``_webhook_config.build_kubeconfig``'s,
 and key made here.
 """
 
-import base64
-import datetime
-
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from webhook_pki import b64 as _b64
+from webhook_pki import certificate as _certificate
+from webhook_pki import name as _name
 
 from ansible_collections.nnf.kube_audit.plugins.module_utils import _redact
 from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _webhook_config
 
 NOT_SHOWN = _redact.NOT_SHOWN
 SECRET = "s3cr3t"
-
-
-def _name(common_name):
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _certificate(key, subject, issuer_key=None, issuer=None, ca=False):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    built = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer or subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .sign(issuer_key or key, hashes.SHA256())
-    )
-    return built.public_bytes(serialization.Encoding.PEM).decode("ascii")
-
-
-def _b64(text):
-    return base64.b64encode(text.encode("ascii")).decode("ascii")
 
 
 CA_KEY = ec.generate_private_key(ec.SECP256R1())

@@ -7,16 +7,17 @@ name. Given kubeconfigs are Python dicts written with PyYAML (or JSON, or litera
 
 import base64
 import copy
-import datetime
 import hashlib
 import json
 
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from webhook_pki import b64 as _b64
+from webhook_pki import certificate as _certificate
+from webhook_pki import key_pem as _key_pem
+from webhook_pki import name as _name
 
 from ansible_collections.nnf.kube_audit.plugins.module_utils._errors import KubeAuditError
 from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _webhook_config, audit_policy
@@ -24,40 +25,6 @@ from ansible_collections.nnf.kube_audit.plugins.plugin_utils import _webhook_con
 SOURCE = "kube_audit_webhook_kubeconfig_src (files/webhook.conf)"
 SERVER = "https://audit.example:8443/events"
 DELETE = object()
-
-
-def _name(*common_names, organization=None):
-    attributes = []
-    if organization:
-        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
-    attributes.extend(x509.NameAttribute(NameOID.COMMON_NAME, name) for name in common_names)
-    return x509.Name(attributes)
-
-
-def _certificate(key, subject, issuer_key=None, issuer=None, ca=False):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    built = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer or subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .sign(issuer_key or key, hashes.SHA256())
-    )
-    return built.public_bytes(serialization.Encoding.PEM).decode("ascii")
-
-
-def _key_pem(key, private_format=serialization.PrivateFormat.PKCS8, encryption=None):
-    return key.private_bytes(
-        serialization.Encoding.PEM, private_format, encryption or serialization.NoEncryption()
-    ).decode("ascii")
-
-
-def _b64(text):
-    return base64.b64encode(text.encode("ascii")).decode("ascii")
 
 
 CA_KEY = ec.generate_private_key(ec.SECP256R1())
